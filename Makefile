@@ -1,0 +1,40 @@
+# Every target builds or refreshes .venv from pyproject.toml first, so a fresh clone needs nothing else.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test test-slow lint bench browser clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+# Debian's Chromium for the dashboard's browser tests; skipped when present or when apt is unavailable.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get install -y -q chromium >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1; } || echo "could not install chromium; browser tests will be skipped"; \
+	  else echo "chromium missing and apt-get unavailable; browser tests will be skipped"; fi; }
+
+run: $(STAMP)
+	$(BIN)/banditlb run
+
+test: $(STAMP) browser
+	$(BIN)/python -m pytest -q
+
+test-slow: $(STAMP) browser
+	$(BIN)/python -m pytest -q -m slow
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+	$(BIN)/mypy
+
+bench: $(STAMP)
+	$(BIN)/python -m pytest -q -s -m bench -p no:randomly --timeout 1800
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,183 @@
+"""Rate-limit models. Each is told the time; each can say when it will next admit.
+
+A limiter's `admit(now)` consumes capacity when it admits. `capacity(now)` is its
+sustained rate in requests per second at `now`, which the oracle uses as the LP's bound.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Protocol
+
+INFINITE = math.inf
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """Whether a request got through, and if not, how long until one would."""
+
+    ok: bool
+    retry_after: float = 0.0
+
+
+ADMITTED = Admission(True)
+
+
+class RateLimiter(Protocol):
+    """A stateful limiter driven by the caller's clock."""
+
+    def admit(self, now: float) -> Admission: ...
+
+    def capacity(self, now: float) -> float: ...
+
+
+class FixedWindow:
+    """At most `limit` requests in each window [offset + k*window, offset + (k+1)*window)."""
+
+    def __init__(self, limit: int, window: float = 1.0, offset: float = 0.0) -> None:
+        self.limit = limit
+        self.window = window
+        self.offset = offset
+        self._index = -1
+        self._used = 0
+
+    def _window_end(self, index: int) -> float:
+        return self.offset + (index + 1) * self.window
+
+    def admit(self, now: float) -> Admission:
+        index = math.floor((now - self.offset) / self.window)
+        if index != self._index:
+            self._index, self._used = index, 0
+        if self._used < self.limit:
+            self._used += 1
+            return ADMITTED
+        return Admission(False, self._window_end(index) - now)
+
+    def capacity(self, now: float) -> float:
+        return self.limit / self.window
+
+
+class TokenBucket:
+    """Refills `rate` tokens per second up to `burst`; starts full; each request takes one."""
+
+    def __init__(self, rate: float, burst: float) -> None:
+        self.rate = rate
+        self.burst = burst
+        self._tokens = burst
+        self._last: float | None = None
+
+    def admit(self, now: float) -> Admission:
+        if self._last is not None:
+            self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate)
+        self._last = now
+        if self._tokens >= 1.0:
+            self._tokens -= 1.0
+            return ADMITTED
+        wait = (1.0 - self._tokens) / self.rate if self.rate > 0 else INFINITE
+        return Admission(False, wait)
+
+    def capacity(self, now: float) -> float:
+        return self.rate
+
+
+class VaryingWindow:
+    """A fixed window whose limit follows a sinusoid.
+
+    limit(t) = round(base + amplitude * sin(2π t / period + phase)), fixed at each window start.
+    """
+
+    def __init__(
+        self, base: float, amplitude: float, period: float, phase: float = 0.0, window: float = 1.0
+    ) -> None:
+        self.base = base
+        self.amplitude = amplitude
+        self.period = period
+        self.phase = phase
+        self.window = window
+        self._index = -1
+        self._used = 0
+        self._limit = 0
+
+    def limit_at(self, now: float) -> int:
+        """The whole-request limit of the window that contains `now` (set at the window's start)."""
+        start = math.floor(now / self.window) * self.window
+        value = self.base + self.amplitude * math.sin(
+            2 * math.pi * start / self.period + self.phase
+        )
+        return max(0, round(value))
+
+    def admit(self, now: float) -> Admission:
+        index = math.floor(now / self.window)
+        if index != self._index:
+            self._index, self._used, self._limit = index, 0, self.limit_at(now)
+        if self._used < self._limit:
+            self._used += 1
+            return ADMITTED
+        return Admission(False, (index + 1) * self.window - now)
+
+    def capacity(self, now: float) -> float:
+        return self.limit_at(now) / self.window
+
+
+class PeriodicOutage:
+    """Refuses everything for `duration` seconds of every `period`, starting at `offset`."""
+
+    def __init__(self, period: float, duration: float, offset: float = 0.0) -> None:
+        self.period = period
+        self.duration = duration
+        self.offset = offset
+
+    def _into_period(self, now: float) -> float:
+        return (now - self.offset) % self.period
+
+    def in_outage(self, now: float) -> bool:
+        return now >= self.offset and self._into_period(now) < self.duration
+
+    def admit(self, now: float) -> Admission:
+        if self.in_outage(now):
+            return Admission(False, self.duration - self._into_period(now))
+        return ADMITTED
+
+    def capacity(self, now: float) -> float:
+        return 0.0 if self.in_outage(now) else INFINITE
+
+
+class StepChange:
+    """One limiter before `at` seconds, another from then on (None means unlimited)."""
+
+    def __init__(self, at: float, before: RateLimiter | None, after: RateLimiter | None) -> None:
+        self.at = at
+        self.before = before
+        self.after = after
+
+    def _current(self, now: float) -> RateLimiter | None:
+        return self.before if now < self.at else self.after
+
+    def admit(self, now: float) -> Admission:
+        current = self._current(now)
+        return ADMITTED if current is None else current.admit(now)
+
+    def capacity(self, now: float) -> float:
+        current = self._current(now)
+        return INFINITE if current is None else current.capacity(now)
+
+
+class AllOf:
+    """Admits only when every part admits; checks in order and stops at the first refusal.
+
+    Parts checked before a refusal keep the capacity they gave, as stacked real limiters do.
+    """
+
+    def __init__(self, parts: list[RateLimiter]) -> None:
+        self.parts = parts
+
+    def admit(self, now: float) -> Admission:
+        for part in self.parts:
+            verdict = part.admit(now)
+            if not verdict.ok:
+                return verdict
+        return ADMITTED
+
+    def capacity(self, now: float) -> float:
+        return min((part.capacity(now) for part in self.parts), default=INFINITE)

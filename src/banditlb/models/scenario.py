@@ -1,0 +1,291 @@
+"""Load and validate scenario TOML files; every error names the file, the field and the rule.
+
+Format (see README "Scenarios"):
+
+    name = "default"          # required
+    seed = 42                 # default 0; seeds every server's RNG
+    rate = 10.0               # client requests per second (harness and simulator)
+    description = "..."
+
+    [[servers]]
+    name = "t1-0"             # unique
+    tier = "T1"
+    port = 4000               # unique, 1..65535
+    error_rate = 0.3          # probability of a 5xx for an admitted request
+    retry_after = true        # send Retry-After with 429s (default false)
+    error_status = 500        # 5xx status for failures (default 500)
+    latency = { mean = 0.005, jitter = 0.002 }   # seconds (default 0)
+    limits = [ { kind = "fixed_window", limit = 3, window = 1.0 } ]
+    faults = [ { kind = "hang", start = 10.0, end = 20.0, probability = 0.5 } ]
+
+Limit kinds: fixed_window(limit, window=1, offset=0), token_bucket(rate, burst=rate),
+sinusoid(base, amplitude, period, phase=0, window=1), outage(period, duration, offset=0),
+step(at, before={limit}, after={limit}); several limits on one server all apply.
+Fault kinds: hang, slow(delay), reset, refused, malformed, flap(period, down).
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from banditlb.errors import ScenarioError
+from banditlb.models.spec import (
+    FAULT_KINDS,
+    LIMIT_KINDS,
+    FaultSpec,
+    LatencySpec,
+    LimitSpec,
+    Scenario,
+    ServerSpec,
+)
+
+BUILTIN_PACKAGE = "banditlb.scenarios"
+DEFAULT_SCENARIO = "default"
+
+_LIMIT_PARAMS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    # kind: (required, optional)
+    "fixed_window": (("limit",), ("window", "offset")),
+    "token_bucket": (("rate",), ("burst",)),
+    "sinusoid": (("base", "amplitude", "period"), ("phase", "window")),
+    "outage": (("period", "duration"), ("offset",)),
+    "step": (("at",), ("before", "after")),
+}
+_SERVER_KEYS = {
+    "name",
+    "tier",
+    "port",
+    "error_rate",
+    "retry_after",
+    "error_status",
+    "latency",
+    "limits",
+    "faults",
+}
+_TOP_KEYS = {"name", "seed", "rate", "description", "servers"}
+_FAULT_KEYS = {"kind", "start", "end", "probability", "delay", "period", "down"}
+
+
+class _Checker:
+    """Carries the source name so each rule reads as one line."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fail(self, field: str, rule: str) -> ScenarioError:
+        return ScenarioError(self.source, field, rule)
+
+    def table(self, value: Any, field: str) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise self.fail(field, "must be a table")
+        return value
+
+    def keys(self, table: dict[str, Any], allowed: set[str], field: str) -> None:
+        unknown = sorted(set(table) - allowed)
+        if unknown:
+            raise self.fail(
+                f"{field}.{unknown[0]}", f"unknown field; allowed: {', '.join(sorted(allowed))}"
+            )
+
+    def number(
+        self,
+        table: dict[str, Any],
+        key: str,
+        field: str,
+        *,
+        default: float | None = None,
+        low: float = -math.inf,
+        high: float = math.inf,
+        low_open: bool = False,
+    ) -> float:
+        if key not in table:
+            if default is None:
+                raise self.fail(f"{field}.{key}", "is required")
+            return default
+        value = table[key]
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.fail(f"{field}.{key}", f"must be a number, got {value!r}")
+        if value < low or value > high or (low_open and value == low):
+            bound = f"{'>' if low_open else '>='} {low}" if value <= low else f"<= {high}"
+            raise self.fail(f"{field}.{key}", f"must be {bound}, got {value!r}")
+        return float(value)
+
+    def integer(
+        self,
+        table: dict[str, Any],
+        key: str,
+        field: str,
+        *,
+        default: int | None = None,
+        low: int = 0,
+        high: int = 2**63,
+    ) -> int:
+        if key not in table:
+            if default is None:
+                raise self.fail(f"{field}.{key}", "is required")
+            return default
+        value = table[key]
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.fail(f"{field}.{key}", f"must be an integer, got {value!r}")
+        if not low <= value <= high:
+            raise self.fail(f"{field}.{key}", f"must be between {low} and {high}, got {value!r}")
+        return value
+
+    def text(self, table: dict[str, Any], key: str, field: str, default: str | None = None) -> str:
+        value = table.get(key, default)
+        if not isinstance(value, str) or not value:
+            raise self.fail(f"{field}.{key}", "is required and must be a non-empty string")
+        return value
+
+    def limit(self, raw: Any, field: str) -> LimitSpec:
+        table = self.table(raw, field)
+        kind = table.get("kind")
+        if kind not in LIMIT_KINDS:
+            raise self.fail(
+                f"{field}.kind", f"must be one of {', '.join(LIMIT_KINDS)}, got {kind!r}"
+            )
+        required, optional = _LIMIT_PARAMS[kind]
+        self.keys(table, {"kind", *required, *optional}, field)
+        params: list[tuple[str, Any]] = []
+        for key in (*required, *optional):
+            if key not in table:
+                if key in required:
+                    raise self.fail(f"{field}.{key}", f"is required for kind {kind!r}")
+                continue
+            if kind == "step" and key in ("before", "after"):
+                params.append((key, self.limit(table[key], f"{field}.{key}")))
+            elif key in ("phase", "offset", "at"):
+                params.append((key, self.number(table, key, field)))
+            elif key in ("limit", "amplitude", "base"):
+                params.append((key, self.number(table, key, field, low=0)))
+            else:  # rates, windows, periods, durations, burst: strictly positive
+                params.append((key, self.number(table, key, field, low=0, low_open=True)))
+        spec = LimitSpec(kind, tuple(params))
+        if kind == "outage" and spec.param("duration") >= spec.param("period"):
+            raise self.fail(f"{field}.duration", "must be shorter than period")
+        return spec
+
+    def fault(self, raw: Any, field: str) -> FaultSpec:
+        table = self.table(raw, field)
+        self.keys(table, _FAULT_KEYS, field)
+        kind = table.get("kind")
+        if kind not in FAULT_KINDS:
+            raise self.fail(
+                f"{field}.kind", f"must be one of {', '.join(FAULT_KINDS)}, got {kind!r}"
+            )
+        start = self.number(table, "start", field, default=0.0, low=0)
+        end = self.number(table, "end", field, default=math.inf, low=start, low_open=True)
+        spec = FaultSpec(
+            kind=kind,
+            start=start,
+            end=end,
+            probability=self.number(table, "probability", field, default=1.0, low=0, high=1),
+            delay=self.number(table, "delay", field, default=0.0, low=0),
+            period=self.number(table, "period", field, default=0.0, low=0),
+            down=self.number(table, "down", field, default=0.0, low=0),
+        )
+        if kind == "slow" and spec.delay <= 0:
+            raise self.fail(f"{field}.delay", "is required and must be > 0 for kind 'slow'")
+        if kind == "flap" and not 0 < spec.down < spec.period:
+            raise self.fail(f"{field}.down", "flap needs 0 < down < period")
+        return spec
+
+    def server(self, raw: Any, field: str) -> ServerSpec:
+        table = self.table(raw, field)
+        self.keys(table, _SERVER_KEYS, field)
+        latency = self.table(table.get("latency", {}), f"{field}.latency")
+        self.keys(latency, {"mean", "jitter"}, f"{field}.latency")
+        limits = table.get("limits", [])
+        faults = table.get("faults", [])
+        if not isinstance(limits, list):
+            raise self.fail(f"{field}.limits", "must be an array of tables")
+        if not isinstance(faults, list):
+            raise self.fail(f"{field}.faults", "must be an array of tables")
+        retry_after = table.get("retry_after", False)
+        if not isinstance(retry_after, bool):
+            raise self.fail(f"{field}.retry_after", f"must be true or false, got {retry_after!r}")
+        return ServerSpec(
+            name=self.text(table, "name", field),
+            tier=self.text(table, "tier", field, default="default"),
+            port=self.integer(table, "port", field, low=1, high=65535),
+            error_rate=self.number(table, "error_rate", field, low=0, high=1),
+            limits=tuple(self.limit(x, f"{field}.limits[{i}]") for i, x in enumerate(limits)),
+            retry_after=retry_after,
+            error_status=self.integer(table, "error_status", field, default=500, low=500, high=599),
+            latency=LatencySpec(
+                self.number(latency, "mean", f"{field}.latency", default=0.0, low=0),
+                self.number(latency, "jitter", f"{field}.latency", default=0.0, low=0),
+            ),
+            faults=tuple(self.fault(x, f"{field}.faults[{i}]") for i, x in enumerate(faults)),
+        )
+
+
+def parse(data: dict[str, Any], source: str) -> Scenario:
+    """Validate a decoded TOML document and build the Scenario."""
+    check = _Checker(source)
+    check.keys(data, _TOP_KEYS, "scenario")
+    servers_raw = data.get("servers")
+    if not isinstance(servers_raw, list) or not servers_raw:
+        raise check.fail("servers", "must be a non-empty array of [[servers]] tables")
+    servers = tuple(check.server(raw, f"servers[{i}]") for i, raw in enumerate(servers_raw))
+    for attr in ("name", "port"):
+        seen: set[object] = set()
+        for i, server in enumerate(servers):
+            value = getattr(server, attr)
+            if value in seen:
+                raise check.fail(f"servers[{i}].{attr}", f"must be unique; {value!r} is used twice")
+            seen.add(value)
+    description = data.get("description", "")
+    if not isinstance(description, str):
+        raise check.fail("description", "must be a string")
+    return Scenario(
+        name=check.text(data, "name", "scenario"),
+        seed=check.integer(data, "seed", "scenario", default=0),
+        rate=check.number(data, "rate", "scenario", default=10.0, low=0, low_open=True),
+        servers=servers,
+        description=description,
+        source=source,
+    )
+
+
+def loads(text: str, source: str = "<string>") -> Scenario:
+    """Parse scenario TOML text."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(source, "toml", f"not valid TOML: {exc}") from None
+    return parse(data, source)
+
+
+def builtin_names() -> list[str]:
+    """Names of the scenarios shipped inside the package."""
+    return sorted(
+        p.name.removesuffix(".toml")
+        for p in resources.files(BUILTIN_PACKAGE).iterdir()
+        if p.name.endswith(".toml")
+    )
+
+
+def load(ref: str | Path | None = None) -> Scenario:
+    """Load a scenario by file path, or by the name of a built-in one (default: 'default')."""
+    if ref is None:
+        ref = DEFAULT_SCENARIO
+    path = Path(ref)
+    if path.suffix == ".toml" or path.exists():
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ScenarioError(str(path), "file", f"cannot be read: {exc.strerror}") from None
+        return loads(text, str(path))
+    name = str(ref)
+    if name not in builtin_names():
+        raise ScenarioError(
+            name,
+            "scenario",
+            f"no such file or built-in scenario; built-ins: {', '.join(builtin_names())}",
+        )
+    text = resources.files(BUILTIN_PACKAGE).joinpath(f"{name}.toml").read_text(encoding="utf-8")
+    return loads(text, f"builtin:{name}")

@@ -1,0 +1,49 @@
+"""What one downstream attempt came to; a 429 is an outcome of its own, not a failure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class OutcomeKind(StrEnum):
+    """The five things an attempt can come to."""
+
+    ACCEPTED = "accepted"
+    FAILED = "failed"
+    RATE_LIMITED = "rate_limited"
+    TIMEOUT = "timeout"
+    CONNECTION_ERROR = "connection_error"
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """One attempt's result as strategies see it.
+
+    `retry_after` is the server's `Retry-After` in seconds when it gave one; `latency` is
+    the attempt's duration in seconds; `status` is the HTTP status when there was one.
+    """
+
+    kind: OutcomeKind
+    status: int | None = None
+    retry_after: float | None = None
+    latency: float = 0.0
+
+    @property
+    def accepted(self) -> bool:
+        return self.kind is OutcomeKind.ACCEPTED
+
+    @property
+    def rate_limited(self) -> bool:
+        return self.kind is OutcomeKind.RATE_LIMITED
+
+
+def outcome_for_status(
+    status: int, retry_after: float | None = None, latency: float = 0.0
+) -> Outcome:
+    """Map an HTTP status to an outcome: 200 accepted, 429 rate limited, anything else failed."""
+    if status == 200:
+        return Outcome(OutcomeKind.ACCEPTED, status, None, latency)
+    if status == 429:
+        return Outcome(OutcomeKind.RATE_LIMITED, status, retry_after, latency)
+    return Outcome(OutcomeKind.FAILED, status, None, latency)

@@ -1,0 +1,73 @@
+"""UCB1 (the blog's V2; Auer, Cesa-Bianchi & Fischer 2002).
+
+Index = mean + sqrt(c · ln(t) / n); every candidate is tried once before any index is used.
+c = 2 is the paper's constant. A 429 counts as a failed attempt, as in the blog.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+
+from banditlb.outcome import Outcome
+from banditlb.strategies.base import ArmCounts, ArmSnapshot, check_positive
+
+
+@dataclass(frozen=True, slots=True)
+class UCB1Config:
+    name: ClassVar[str] = "ucb1"
+    exploration: float = 2.0
+
+    def __post_init__(self) -> None:
+        check_positive("exploration", self.exploration, allow_zero=True)
+
+    def build(self, n_arms: int, rng: random.Random) -> UCB1:
+        return UCB1(n_arms, rng, self.exploration)
+
+
+class UCB1:
+    """Upper confidence bound on each arm's acceptance rate."""
+
+    def __init__(self, n_arms: int, rng: random.Random, exploration: float) -> None:
+        self._rng = rng
+        self.exploration = exploration
+        self._counts = ArmCounts(n_arms)
+        self._wins = [0] * n_arms
+        self._total = 0
+
+    def _mean(self, arm: int) -> float:
+        pulls = self._counts.pulls[arm]
+        return self._wins[arm] / pulls if pulls else 0.0
+
+    def index(self, arm: int, exploration: float | None = None) -> float:
+        """The arm's UCB index; infinite for an arm never tried."""
+        pulls = self._counts.pulls[arm]
+        if pulls == 0:
+            return math.inf
+        c = self.exploration if exploration is None else exploration
+        return self._mean(arm) + math.sqrt(c * math.log(max(self._total, 1)) / pulls)
+
+    def choose(self, now: float, candidates: Sequence[int], attempt: int) -> int:
+        return self.choose_with(candidates, self.exploration)
+
+    def choose_with(self, candidates: Sequence[int], exploration: float) -> int:
+        """Highest index under `exploration`; ties broken at random (seeded)."""
+        scored = [(self.index(arm, exploration), arm) for arm in candidates]
+        best = max(score for score, _ in scored)
+        ties = [arm for score, arm in scored if score == best]
+        return ties[0] if len(ties) == 1 else ties[self._rng.randrange(len(ties))]
+
+    def observe(self, arm: int, outcome: Outcome, now: float, attempt: int) -> None:
+        self._counts.record(arm, outcome)
+        self._total += 1
+        if outcome.accepted:
+            self._wins[arm] += 1
+
+    def estimate(self, arm: int, now: float) -> float:
+        return self._mean(arm)
+
+    def snapshot(self, now: float) -> list[ArmSnapshot]:
+        return [self._counts.snapshot(a, self._mean(a)) for a in range(len(self._wins))]
