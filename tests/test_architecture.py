@@ -1,0 +1,86 @@
+"""The pure core never imports I/O, asyncio, HTTP, the wall clock or the global RNG."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "src" / "banditlb"
+PURE = ["models", "strategies", "router.py", "referee.py", "oracle.py", "outcome.py", "ids.py"]
+FORBIDDEN_MODULES = {
+    "asyncio",
+    "aiohttp",
+    "httpx",
+    "starlette",
+    "uvicorn",
+    "h11",
+    "socket",
+    "sqlite3",
+    "banditlb.balancer",
+    "banditlb.fleet",
+    "banditlb.harness",
+    "banditlb.sim",
+    "banditlb.store",
+    "banditlb.dashboard",
+    "banditlb.cli",
+    "time",
+}
+FORBIDDEN_CALLS = {
+    "random.random",
+    "random.choice",
+    "random.randrange",
+    "random.betavariate",
+    "random.shuffle",
+    "random.uniform",
+    "random.seed",
+}
+
+
+def pure_files() -> list[Path]:
+    files: list[Path] = []
+    for entry in PURE:
+        path = PACKAGE / entry
+        files.extend(
+            sorted(path.rglob("*.py")) if path.is_dir() else [path] if path.exists() else []
+        )
+    return files
+
+
+def imported_modules(tree: ast.AST) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+@pytest.mark.parametrize("path", pure_files(), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_pure_module_imports_nothing_impure(path: Path) -> None:
+    """Strategies, models, router, referee and oracle stay free of I/O, clocks and global RNG."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    bad = {
+        name
+        for name in imported_modules(tree)
+        if any(name == f or name.startswith(f + ".") for f in FORBIDDEN_MODULES)
+    }
+    assert not bad, f"{path.name} imports {sorted(bad)}"
+    calls = {
+        f"{node.func.value.id}.{node.func.attr}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and isinstance(node.func.value, ast.Name)
+    }
+    assert not calls & FORBIDDEN_CALLS, (
+        f"{path.name} uses the global RNG: {calls & FORBIDDEN_CALLS}"
+    )
+
+
+def test_there_are_pure_modules_to_check() -> None:
+    """The walk above sees the strategy and model packages (guards against a moved folder)."""
+    names = {p.name for p in pure_files()}
+    assert {"thompson.py", "limits.py", "server.py", "router.py"} <= names
