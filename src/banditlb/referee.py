@@ -3,11 +3,18 @@
 Score = ids accepted − penalty × attempts beyond the `free_attempts`-th on the same id.
 Every attempt whose body passed validation counts, 429s included. Used by the fleet (live)
 and the simulator alike, so both score the same way.
+
+An attempt the server read but never answered (a hang, reset or malformed fault) is recorded
+with the pseudo status `NO_ANSWER` (0) and counts as failed ("5xx" in per-server counts).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Final
+
+NO_ANSWER: Final = 0
+"""Pseudo status for an attempt the server read but never answered: counted, and failed."""
 
 
 @dataclass(slots=True)
@@ -32,6 +39,11 @@ class Score:
     def score(self) -> float:
         return self.accepted - self.penalty * self.penalised_attempts
 
+    @property
+    def score_per_id(self) -> float:
+        """Score divided by the distinct ids seen (0.0 before any)."""
+        return self.score / self.ids if self.ids else 0.0
+
     def as_dict(self) -> dict[str, float | int]:
         return {
             "ids": self.ids,
@@ -40,6 +52,7 @@ class Score:
             "penalised_attempts": self.penalised_attempts,
             "penalty": self.penalty,
             "score": self.score,
+            "score_per_id": self.score_per_id,
         }
 
 
@@ -55,7 +68,10 @@ class Ledger:
     penalised: int = 0
 
     def record(self, request_id: str, server: str, status: int) -> None:
-        """Count one validated attempt on `server` that was answered with `status`."""
+        """Count one validated attempt on `server` answered with `status` (or `NO_ANSWER`).
+
+        200 accepts the id; 429 is rate limited; anything else (5xx, `NO_ANSWER`) failed.
+        """
         count = self.attempts.get(request_id, 0) + 1
         self.attempts[request_id] = count
         self.total_attempts += 1

@@ -106,7 +106,7 @@ class _Checker:
                 raise self.fail(f"{field}.{key}", "is required")
             return default
         value = table[key]
-        if isinstance(value, bool) or not isinstance(value, int | float):
+        if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
             raise self.fail(f"{field}.{key}", f"must be a number, got {value!r}")
         if value < low or value > high or (low_open and value == low):
             bound = f"{'>' if low_open else '>='} {low}" if value <= low else f"<= {high}"

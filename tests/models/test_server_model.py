@@ -1,0 +1,131 @@
+"""ServerModel: error rate, rate limits with Retry-After, faults, and determinism per seed."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+from banditlb.models.server import Fault, Reply, ServerModel
+from banditlb.models.spec import FaultSpec, LatencySpec, LimitSpec, ServerSpec
+
+DRAWS = 10_000
+
+
+BASE = ServerSpec(name="s", tier="T", port=4000, error_rate=0.0)
+
+
+def spec(**changes: Any) -> ServerSpec:
+    """A server with no limits, no faults and no latency, unless told otherwise."""
+    return dataclasses.replace(BASE, **changes)
+
+
+def replies(model: ServerModel, times: list[float]) -> list[Reply]:
+    return [model.handle(t) for t in times]
+
+
+def test_error_rate_within_four_sigma_of_binomial() -> None:
+    """10,000 draws at error rate 0.3 give 5xx within 4 binomial sigmas of 3,000."""
+    model = ServerModel(spec(error_rate=0.3, error_status=503), seed=7)
+    statuses = [model.handle(i * 0.001).status for i in range(DRAWS)]
+    failures = statuses.count(503)
+    assert failures + statuses.count(200) == DRAWS
+    sigma = math.sqrt(DRAWS * 0.3 * 0.7)
+    assert abs(failures - DRAWS * 0.3) <= 4 * sigma
+
+
+def test_error_rate_zero_and_one_are_certain() -> None:
+    """Error rate 0 always answers 200; error rate 1 always answers the error status."""
+    always_ok = ServerModel(spec(error_rate=0.0), seed=1)
+    always_bad = ServerModel(spec(error_rate=1.0, error_status=502), seed=1)
+    assert {always_ok.handle(i).status for i in range(200)} == {200}
+    assert {always_bad.handle(i).status for i in range(200)} == {502}
+
+
+def test_same_seed_and_calls_give_the_same_replies() -> None:
+    """Two models with the same spec and seed answer the same call sequence identically."""
+    busy = spec(
+        error_rate=0.5,
+        latency=LatencySpec(mean=0.01, jitter=0.005),
+        limits=(LimitSpec("token_bucket", (("rate", 5.0), ("burst", 2.0))),),
+        faults=(FaultSpec("reset", probability=0.1),),
+        retry_after=True,
+    )
+    times = [i * 0.05 for i in range(500)]
+    first = replies(ServerModel(busy, seed=3), times)
+    assert first == replies(ServerModel(busy, seed=3), times)
+    assert first != replies(ServerModel(busy, seed=4), times)
+    assert {r.status for r in first} == {None, 200, 500, 429}
+
+
+def test_servers_draw_from_streams_named_after_them() -> None:
+    """Same seed, different server names: different outcome sequences."""
+    times = [float(i) for i in range(200)]
+    one = replies(ServerModel(spec(name="a", error_rate=0.5), seed=3), times)
+    two = replies(ServerModel(spec(name="b", error_rate=0.5), seed=3), times)
+    assert [r.status for r in one] != [r.status for r in two]
+
+
+def test_rate_limited_reply_carries_rounded_retry_after_only_when_enabled() -> None:
+    """A 429 carries retry_after (rounded to ms) when retry_after=true, None otherwise."""
+    window = (LimitSpec("fixed_window", (("limit", 1), ("window", 1.0))),)
+    hinted = ServerModel(spec(limits=window, retry_after=True), seed=0)
+    silent = ServerModel(spec(limits=window, retry_after=False), seed=0)
+    assert replies(hinted, [0.0, 0.65]) == [Reply(200, 0.0), Reply(429, 0.0, 0.35)]
+    assert replies(silent, [0.0, 0.65]) == [Reply(200, 0.0), Reply(429, 0.0, None)]
+
+
+def test_latency_is_uniform_within_jitter_and_never_negative() -> None:
+    """Latency stays in [mean - jitter, mean + jitter], clipped at 0."""
+    wide = ServerModel(spec(latency=LatencySpec(mean=0.01, jitter=0.02)), seed=2)
+    lat = [wide.handle(float(i)).latency for i in range(1000)]
+    assert min(lat) == 0.0
+    assert max(lat) <= 0.03
+    fixed = ServerModel(spec(latency=LatencySpec(mean=0.004)), seed=2)
+    assert {fixed.handle(float(i)).latency for i in range(10)} == {0.004}
+
+
+def test_no_answer_faults_apply_inside_their_window_only() -> None:
+    """hang in [1, 2): no status and a fault before and after stay normal; counted."""
+    model = ServerModel(spec(faults=(FaultSpec("hang", start=1.0, end=2.0),)), seed=0)
+    assert replies(model, [0.5, 1.0, 1.5, 2.0]) == [
+        Reply(200, 0.0),
+        Reply(None, 0.0, fault=Fault.HANG),
+        Reply(None, 0.0, fault=Fault.HANG),
+        Reply(200, 0.0),
+    ]
+    assert model.handle(1.5).counted
+
+
+def test_slow_fault_adds_its_delay_to_latency_and_still_answers() -> None:
+    """slow(delay 0.25) answers 200 with latency + 0.25, marked slow."""
+    model = ServerModel(
+        spec(latency=LatencySpec(mean=0.5), faults=(FaultSpec("slow", delay=0.25),)), seed=0
+    )
+    assert model.handle(0.0) == Reply(200, 0.75, fault=Fault.SLOW)
+
+
+def test_refused_and_flap_are_down_and_not_counted() -> None:
+    """refused in [1, 3) and flap (period 2, down 0.5) report is_down and uncounted replies."""
+    refused = ServerModel(spec(faults=(FaultSpec("refused", start=1.0, end=3.0),)), seed=0)
+    assert [refused.is_down(t) for t in (0.0, 1.0, 2.5, 3.0)] == [False, True, True, False]
+    assert not refused.handle(1.0).counted
+    flap = ServerModel(spec(faults=(FaultSpec("flap", period=2.0, down=0.5),)), seed=0)
+    times = [0.0, 0.25, 0.5, 1.5, 2.0, 2.5]
+    assert [flap.is_down(t) for t in times] == [True, True, False, False, True, False]
+    assert flap.handle(2.25) == Reply(None, 0.0, fault=Fault.FLAP)
+    assert flap.handle(2.5) == Reply(200, 0.0)
+
+
+def test_fault_probability_fires_on_about_that_share() -> None:
+    """A reset fault with probability 0.2 fires within 4 sigmas of 20% of 10,000 requests."""
+    model = ServerModel(spec(faults=(FaultSpec("reset", probability=0.2),)), seed=5)
+    resets = sum(model.handle(float(i)).fault is Fault.RESET for i in range(DRAWS))
+    assert abs(resets - DRAWS * 0.2) <= 4 * math.sqrt(DRAWS * 0.2 * 0.8)
+
+
+def test_capacity_follows_the_limiter() -> None:
+    """capacity is inf without limits and the limiter's rate with one."""
+    assert ServerModel(spec(), seed=0).capacity(0.0) == math.inf
+    bucket = (LimitSpec("token_bucket", (("rate", 4.0),)),)
+    assert ServerModel(spec(limits=bucket), seed=0).capacity(0.0) == 4.0
