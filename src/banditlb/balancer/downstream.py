@@ -1,0 +1,97 @@
+"""The one place HTTP answers and client exceptions become `Outcome`s.
+
+`Downstream` is the whole interface the balancer needs (`send(arm, request_id) -> Outcome`);
+`HttpDownstream` implements it with a pooled, keep-alive aiohttp session owned by the app's
+lifespan. Tests pass a fake with the same method.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from typing import Protocol
+
+import aiohttp
+
+from banditlb.balancer.settings import Upstream
+from banditlb.outcome import Outcome, OutcomeKind, outcome_for_status
+
+# Checked in order, first match wins: timeouts before connection errors because
+# aiohttp's ServerTimeoutError is both a ClientError and a TimeoutError.
+EXCEPTION_KINDS: tuple[tuple[type[BaseException], OutcomeKind], ...] = (
+    (TimeoutError, OutcomeKind.TIMEOUT),  # includes aiohttp.ServerTimeoutError
+    (aiohttp.ClientError, OutcomeKind.CONNECTION_ERROR),  # refused, reset, malformed answers
+    (OSError, OutcomeKind.CONNECTION_ERROR),  # resets below aiohttp's wrapping
+)
+CAUGHT: tuple[type[BaseException], ...] = tuple(exc for exc, _ in EXCEPTION_KINDS)
+
+_BODY_LIMIT = 64 * 1024  # answers are read (to keep the connection reusable) up to this size
+
+
+class Downstream(Protocol):
+    """Deliver one attempt of `request_id` to upstream number `arm`."""
+
+    async def send(self, arm: int, request_id: str) -> Outcome: ...
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """`Retry-After` in seconds (fractions allowed); None for absent, HTTP-date or garbage."""
+    if value is None:
+        return None
+    try:
+        seconds = float(value.strip())
+    except ValueError:
+        return None
+    if not math.isfinite(seconds) or seconds < 0:
+        return None
+    return seconds
+
+
+def outcome_for_exception(exc: BaseException, latency: float = 0.0) -> Outcome:
+    """Map a caught client exception to TIMEOUT or CONNECTION_ERROR."""
+    for exc_type, kind in EXCEPTION_KINDS:
+        if isinstance(exc, exc_type):
+            return Outcome(kind, None, None, latency)
+    raise TypeError(f"{type(exc).__name__} is not a downstream error") from exc
+
+
+def make_session(max_connections: int, attempt_timeout: float) -> aiohttp.ClientSession:
+    """A keep-alive session with a pooled connector; the caller (the lifespan) closes it."""
+    connector = aiohttp.TCPConnector(limit=max_connections, keepalive_timeout=30.0)
+    return aiohttp.ClientSession(
+        connector=connector,
+        timeout=aiohttp.ClientTimeout(total=attempt_timeout),
+        auto_decompress=False,
+    )
+
+
+class HttpDownstream:
+    """Sends the id as the raw body of `POST /` to the chosen upstream."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        upstreams: Sequence[Upstream],
+        attempt_timeout: float,
+    ) -> None:
+        self._session = session
+        self._urls = [u.url for u in upstreams]
+        self._timeout = aiohttp.ClientTimeout(total=attempt_timeout)
+        self._headers = {"Content-Type": "text/plain"}
+
+    async def send(self, arm: int, request_id: str) -> Outcome:
+        started = time.perf_counter()
+        try:
+            async with self._session.post(
+                self._urls[arm],
+                data=request_id.encode("ascii"),
+                headers=self._headers,
+                timeout=self._timeout,
+            ) as response:
+                await response.content.read(_BODY_LIMIT)
+                status = response.status
+                retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        except CAUGHT as exc:
+            return outcome_for_exception(exc, time.perf_counter() - started)
+        return outcome_for_status(status, retry_after, time.perf_counter() - started)

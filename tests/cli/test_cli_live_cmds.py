@@ -1,0 +1,44 @@
+"""`banditlb serve`, `load` and `run`: bad input ends with one line and exit status 2."""
+
+from __future__ import annotations
+
+import pytest
+
+import banditlb.balancer
+import banditlb.harness
+from banditlb.cli.main import main
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["serve"], "give exactly one of --upstreams or --tier"),
+        (["serve", "--tier", "T1", "--upstreams", "h:1"], "give exactly one of --upstreams"),
+        (["serve", "--upstreams", "h:2-1"], "upstream 'h:2-1': port range 2-1 runs backwards"),
+        (["serve", "--tier", "T7"], "tier 'T7' is not in scenario 'default'"),
+        (["serve", "--tier", "T1", "--strategy", "nope"], "unknown strategy 'nope'"),
+        (["serve", "--tier", "T1", "--param", "x"], "strategy parameter 'x' must look like"),
+        (["load", "--url", "http://127.0.0.1:9/", "--body", "xml"], "--body must be raw or json"),
+        (["load", "--url", "http://127.0.0.1:9/", "--rps", "0"], "rps must be a finite number"),
+        (["run", "--strategy", "nope"], "unknown strategy 'nope'"),
+        (["run", "--duration", "0"], "duration must be a finite number of seconds > 0"),
+    ],
+)
+def test_bad_arguments_exit_2_with_one_line(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Each mistake is reported on stderr in one line naming the rule; nothing is started."""
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert err.startswith("error: ")
+    assert message in err
+
+
+@pytest.mark.parametrize("package", [banditlb.balancer, banditlb.harness])
+def test_public_api_names_exist(package: object) -> None:
+    """Every name in the package's __all__ is importable from it."""
+    names = package.__all__  # type: ignore[attr-defined]
+    assert names == sorted(names)
+    assert all(hasattr(package, name) for name in names)
