@@ -1,0 +1,43 @@
+"""`banditlb export RUN`: one stored run's attempts as CSV or Parquet."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from banditlb.cli.runs_cmd import DbOption
+from banditlb.errors import StoreError
+from banditlb.store.export import FORMATS, export_attempts
+from banditlb.store.run_ids import check_run_id
+from banditlb.store.schema import connect, default_path
+
+
+def export(
+    run: Annotated[str, typer.Argument(help="The run id, e.g. 20261127-201500-ab12.")],
+    fmt: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Output file (default: RUN.FORMAT here).")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Write a stored run's attempts to a CSV or Parquet file."""
+    run_id = check_run_id(run)
+    if fmt not in FORMATS:
+        raise StoreError(f"export format must be one of {', '.join(FORMATS)}; got {fmt!r}")
+    path = db or default_path()
+    if not path.exists():
+        raise StoreError(f"no run {run_id}: run database {str(path)!r} does not exist")
+    target = out or Path(f"{run_id}.{fmt}")
+    conn = connect(path)
+    try:
+        count = export_attempts(conn, run_id=run_id, fmt=fmt, out=target)
+    finally:
+        conn.close()
+    Console().print(f"wrote {count} attempts of run {run_id} to {target}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("export")(export)

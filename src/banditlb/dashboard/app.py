@@ -1,0 +1,29 @@
+"""The standalone dashboard (`banditlb dashboard`): stored runs, read-only, no live balancer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from banditlb.dashboard.events import StateProvider
+from banditlb.dashboard.routes import dashboard_routes
+
+
+async def _home(request: Request) -> Response:
+    return RedirectResponse("/dashboard/compare")
+
+
+def create_dashboard_app(
+    store_path: Path | str | None = None, *, state_provider: StateProvider | None = None
+) -> Starlette:
+    """An app serving the dashboard over `store_path` (default: the user data dir's runs.db)."""
+    return Starlette(
+        routes=[
+            Route("/", _home, methods=["GET"]),
+            *dashboard_routes(store_path, state_provider),
+        ]
+    )

@@ -1,0 +1,133 @@
+"""Runs grouped by strategy and tier: mean score with a 95% interval, % of oracle, penalties."""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+import statistics
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from banditlb.store.models import Run
+from banditlb.store.timeline import run_timeline
+from banditlb.store.totals import oracle_total
+
+MAX_CURVE_POINTS = 200
+
+
+@dataclass(frozen=True, slots=True)
+class CompareCell:
+    """One strategy on one tier over `n` runs; `ci95` is the half-width (None for one run)."""
+
+    strategy: str
+    tier: str
+    n: int
+    run_ids: tuple[str, ...]
+    score: float
+    ci95: float | None
+    pct_oracle: float | None
+    penalised: float
+    delivered: float
+    best: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def compare_runs(runs: Sequence[Run]) -> list[CompareCell]:
+    """One cell per (strategy, tier); `best` marks the highest mean score within each tier."""
+    groups: dict[tuple[str, str], list[Run]] = {}
+    for run in runs:
+        groups.setdefault((run.strategy, run.tier), []).append(run)
+    cells = [_cell(strategy, tier, members) for (strategy, tier), members in groups.items()]
+    best: dict[str, float] = {}
+    for cell in cells:
+        best[cell.tier] = max(best.get(cell.tier, -math.inf), cell.score)
+    return sorted(
+        (
+            CompareCell(**{**cell.to_dict(), "best": cell.score == best[cell.tier]})
+            for cell in cells
+        ),
+        key=lambda c: (c.tier, -c.score, c.strategy),
+    )
+
+
+def _cell(strategy: str, tier: str, runs: list[Run]) -> CompareCell:
+    scores = [_number(run.totals, "score") for run in runs]
+    ratios = [
+        100.0 * _number(run.totals, "score") / oracle
+        for run in runs
+        if (oracle := oracle_total(run.totals) or 0.0) > 0
+    ]
+    n = len(runs)
+    ci = None
+    if n >= 2:
+        from scipy import stats
+
+        ci = float(stats.t.ppf(0.975, n - 1)) * statistics.stdev(scores) / math.sqrt(n)
+    return CompareCell(
+        strategy=strategy,
+        tier=tier,
+        n=n,
+        run_ids=tuple(run.id for run in runs),
+        score=statistics.fmean(scores),
+        ci95=ci,
+        pct_oracle=statistics.fmean(ratios) if len(ratios) == n else None,
+        penalised=statistics.fmean(_number(run.totals, "penalised") for run in runs),
+        delivered=statistics.fmean(_number(run.totals, "delivered") for run in runs),
+        best=False,
+    )
+
+
+def _number(totals: dict[str, Any], key: str) -> float:
+    value = totals.get(key)
+    if isinstance(value, int | float) and math.isfinite(value):
+        return float(value)
+    return 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Curve:
+    """A run's cumulative score (and regret vs the oracle when known) against requests served."""
+
+    run_id: str
+    strategy: str
+    tier: str
+    requests: list[int]
+    score: list[float]
+    regret: list[float] | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def run_curve(conn: sqlite3.Connection, *, run: Run, points: int = MAX_CURVE_POINTS) -> Curve:
+    """From stored attempts when there are any, else from the simulator's stored curve."""
+    requests: list[int] = []
+    score: list[float] = []
+    line = run_timeline(conn, run=run)
+    if line.t:
+        done, total = 0, 0.0
+        for n, s in zip(line.requests, line.score, strict=True):
+            done += n
+            total += s
+            requests.append(done)
+            score.append(total)
+    else:
+        stored = run.totals.get("curve") or {}
+        requests = [int(n) for n in stored.get("requests", [])]
+        score = [float(x) for x in stored.get("score", [])]
+    if requests and requests[0] != 0:
+        requests, score = [0, *requests], [0.0, *score]
+    step = max(1, math.ceil(len(requests) / points))
+    keep = sorted({*range(0, len(requests), step), len(requests) - 1} - {-1})
+    requests = [requests[i] for i in keep]
+    score = [score[i] for i in keep]
+    oracle = oracle_total(run.totals)
+    runs_requests = run.totals.get("requests")
+    regret = None
+    if oracle is not None and isinstance(runs_requests, int | float) and runs_requests > 0:
+        per_request = oracle / runs_requests
+        regret = [per_request * n - s for n, s in zip(requests, score, strict=True)]
+    return Curve(run.id, run.strategy, run.tier, requests, score, regret)

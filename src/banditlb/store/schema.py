@@ -1,0 +1,129 @@
+"""The run database's file, connections and schema versions.
+
+The version lives in `PRAGMA user_version`; `MIGRATIONS[i]` takes a database from version i to
+version i + 1, and `migrate` applies the missing ones in order inside one transaction each.
+Connections use WAL journaling so readers on their own connections never block the writer.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import platformdirs
+
+from banditlb.errors import StoreError
+
+DB_FILENAME = "runs.db"
+
+_V1 = """
+CREATE TABLE runs (
+    id TEXT PRIMARY KEY,
+    source TEXT NOT NULL CHECK (source IN ('live', 'simulated')),
+    strategy TEXT NOT NULL,
+    params TEXT NOT NULL DEFAULT '{}',
+    scenario TEXT NOT NULL,
+    tier TEXT NOT NULL DEFAULT 'all',
+    seed INTEGER,
+    started_at REAL NOT NULL,
+    ended_at REAL,
+    totals TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE attempts (
+    id INTEGER PRIMARY KEY,
+    run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    request_no INTEGER NOT NULL,
+    request_id TEXT NOT NULL,
+    attempt INTEGER NOT NULL,
+    server TEXT NOT NULL,
+    outcome TEXT NOT NULL CHECK (outcome IN
+        ('accepted', 'failed', 'rate_limited', 'timeout', 'connection_error')),
+    status INTEGER,
+    latency_ms REAL NOT NULL,
+    at REAL NOT NULL
+);
+CREATE INDEX attempts_run ON attempts (run_id, id);
+"""
+
+_V2 = """
+ALTER TABLE runs ADD COLUMN label TEXT NOT NULL DEFAULT '';
+ALTER TABLE attempts ADD COLUMN arm INTEGER NOT NULL DEFAULT -1;
+CREATE INDEX runs_started ON runs (started_at);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2)
+"""Script i moves the schema from version i to i + 1."""
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def default_path() -> Path:
+    """`runs.db` in the user's data directory (e.g. ~/.local/share/banditlb/runs.db)."""
+    return Path(platformdirs.user_data_dir("banditlb")) / DB_FILENAME
+
+
+def connect(path: Path | str, *, migrate_schema: bool = True) -> sqlite3.Connection:
+    """A read-write connection in WAL mode, with the schema brought up to date."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(target, check_same_thread=False, isolation_level=None)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA busy_timeout=5000")
+    if migrate_schema:
+        migrate(conn)
+    return conn
+
+
+def connect_readonly(path: Path | str) -> sqlite3.Connection:
+    """A read-only connection for dashboards and exports; fails if the file does not exist."""
+    target = Path(path).resolve()
+    if not target.is_file():
+        raise StoreError(f"run database {str(target)!r} does not exist")
+    conn = sqlite3.connect(
+        f"{target.as_uri()}?mode=ro", uri=True, check_same_thread=False, isolation_level=None
+    )
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA busy_timeout=5000")
+    version = schema_version(conn)
+    if version != SCHEMA_VERSION:
+        conn.close()
+        raise StoreError(
+            f"run database {str(target)!r} has schema version {version}; "
+            f"open it read-write once to migrate it to {SCHEMA_VERSION}"
+        )
+    return conn
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(conn: sqlite3.Connection, *, target: int = SCHEMA_VERSION) -> int:
+    """Apply the migrations the database lacks, up to `target`; returns the new version."""
+    version = schema_version(conn)
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"run database has schema version {version}, newer than this banditlb "
+            f"({SCHEMA_VERSION}); upgrade banditlb"
+        )
+    while version < target:
+        script = MIGRATIONS[version]
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _statements(script):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {version + 1}")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        version += 1
+    return version
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration script on ';' (our scripts hold no semicolons inside statements)."""
+    return [part.strip() for part in script.split(";") if part.strip()]

@@ -1,0 +1,173 @@
+"""The dashboard's JSON API through the standalone app: status codes, paging, errors."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from dashboard_doubles import EMPTY_ID, LIVE_ID, make_store
+
+from banditlb.dashboard import create_dashboard_app
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def ids(tmp_path: Path) -> dict[str, str]:
+    return make_store(tmp_path / "runs.db")
+
+
+@pytest.fixture
+async def client(tmp_path: Path, ids: dict[str, str]) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_dashboard_app(tmp_path / "runs.db")
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://dash") as client:
+        yield client
+
+
+async def test_runs_are_listed_newest_first(client: httpx.AsyncClient, ids: dict[str, str]) -> None:
+    """GET /api/runs lists every run, newest first, without the simulator curves."""
+    body = (await client.get("/api/runs")).json()
+    assert [run["id"] for run in body["runs"]][-2:] == [EMPTY_ID, LIVE_ID]
+    assert len(body["runs"]) == 6
+    assert all("curve" not in run["totals"] for run in body["runs"])
+    only = (await client.get("/api/runs", params={"source": "live", "limit": 1})).json()
+    assert [run["id"] for run in only["runs"]] == [EMPTY_ID]
+
+
+async def test_one_run_has_its_attempt_count(client: httpx.AsyncClient) -> None:
+    """GET /api/runs/{id} is the run with its totals and number of attempts."""
+    body = (await client.get(f"/api/runs/{LIVE_ID}")).json()
+    assert body["attempts"] == 300
+    assert body["strategy"] == "thompson"
+    assert body["totals"]["requests"] == 300
+
+
+async def test_unknown_and_malformed_runs(client: httpx.AsyncClient) -> None:
+    """A well-formed unknown id is 404, a malformed one 400, both as JSON errors."""
+    for suffix in ("", "/attempts", "/timeline"):
+        missing = await client.get(f"/api/runs/20261127-201500-ffff{suffix}")
+        assert missing.status_code == 404
+        assert "no run 20261127-201500-ffff" in missing.json()["error"]
+        bad = await client.get(f"/api/runs/..%2F..%2Fetc{suffix}")
+        assert bad.status_code in (400, 404)
+        assert "error" in bad.json() if bad.status_code == 400 else True
+    malformed = await client.get("/api/runs/not-a-run")
+    assert malformed.status_code == 400
+    assert "bad run id" in malformed.json()["error"]
+
+
+async def test_attempts_are_paged_with_a_limit_of_1000(client: httpx.AsyncClient) -> None:
+    """Pages follow offset/limit; limit over 1000, negative offsets and junk are 400."""
+    page = (await client.get(f"/api/runs/{LIVE_ID}/attempts?offset=295&limit=10")).json()
+    assert (page["total"], page["offset"], page["limit"]) == (300, 295, 10)
+    assert [a["request_no"] for a in page["attempts"]] == [296, 297, 298, 299, 300]
+    assert len((await client.get(f"/api/runs/{LIVE_ID}/attempts")).json()["attempts"]) == 100
+    ok = await client.get(f"/api/runs/{LIVE_ID}/attempts?limit=1000")
+    assert len(ok.json()["attempts"]) == 300
+    for query in ("limit=1001", "limit=0", "offset=-1", "limit=ten", "format=xml"):
+        response = await client.get(f"/api/runs/{LIVE_ID}/attempts?{query}")
+        assert response.status_code == 400, query
+        assert response.json()["error"]
+
+
+async def test_attempts_as_csv(client: httpx.AsyncClient) -> None:
+    """format=csv streams the whole run (a header and one line per attempt) as a download."""
+    response = await client.get(f"/api/runs/{LIVE_ID}/attempts?format=csv")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv")
+    assert "attachment" in response.headers["content-disposition"]
+    lines = response.text.splitlines()
+    assert lines[0].startswith("seq,run_id,request_no")
+    assert len(lines) == 301
+    paged = await client.get(f"/api/runs/{LIVE_ID}/attempts?format=csv&limit=5")
+    assert len(paged.text.splitlines()) == 6
+
+
+async def test_timeline_is_per_second(client: httpx.AsyncClient) -> None:
+    """The timeline has one bucket per second and per-server series."""
+    body = (await client.get(f"/api/runs/{LIVE_ID}/timeline")).json()
+    assert body["bucket_s"] == 1.0
+    assert len(body["t"]) == 30
+    assert sum(body["requests"]) == 300
+    assert sorted(body["servers"]) == ["s0", "s1", "s2"]
+    assert body["oracle_per_s"] == pytest.approx(9.0)
+    empty = (await client.get(f"/api/runs/{EMPTY_ID}/timeline")).json()
+    assert empty["t"] == []
+
+
+async def test_compare_groups_by_strategy_and_tier(
+    client: httpx.AsyncClient, ids: dict[str, str]
+) -> None:
+    """Compare averages seeds per strategy and tier and marks the best; curves per run."""
+    query = "&".join(f"run={ids[k]}" for k in ("thompson-0", "thompson-1", "round_robin-0"))
+    body = (await client.get(f"/api/compare?{query}")).json()
+    cells = {(c["strategy"], c["tier"]): c for c in body["cells"]}
+    assert cells["thompson", "T1"]["score"] == 255.0
+    assert cells["thompson", "T1"]["best"] is True
+    assert cells["round_robin", "T1"]["best"] is False
+    assert cells["round_robin", "T1"]["ci95"] is None
+    assert body["curves"][0]["regret"] == pytest.approx([0.0, 20 / 3, 40 / 3, 20.0])
+    assert (await client.get("/api/compare")).status_code == 400
+    assert (await client.get("/api/compare?run=x")).status_code == 400
+    assert (await client.get("/api/compare?run=20261127-201500-ffff")).status_code == 404
+    many = "&".join(["run=20261127-201500-ffff"] * 51)
+    assert (await client.get(f"/api/compare?{many}")).status_code == 400
+
+
+async def test_pages_and_plotly_are_served_locally(client: httpx.AsyncClient) -> None:
+    """Every page is HTML that loads Plotly from this server, never a CDN."""
+    for path in ("/dashboard", "/dashboard/compare", "/dashboard/playground", "/dashboard/replay"):
+        page = await client.get(path)
+        assert page.status_code == 200
+        assert "/dashboard/static/vendor/plotly.min.js" in page.text
+        assert "cdn" not in page.text.lower()
+    plotly = await client.get("/dashboard/static/vendor/plotly.min.js")
+    assert plotly.status_code == 200
+    assert len(plotly.content) > 1_000_000
+    assert (await client.get("/dashboard/static/playground.js")).status_code == 200
+    assert (await client.get("/dashboard/static/../api.py")).status_code == 404
+
+
+async def test_standalone_app_has_no_live_events(client: httpx.AsyncClient) -> None:
+    """Without a balancer, /api/events is a 404 JSON error and / goes to compare."""
+    response = await client.get("/api/events")
+    assert response.status_code == 404
+    assert "no live balancer" in response.json()["error"]
+    home = await client.get("/")
+    assert home.status_code == 307
+    assert home.headers["location"] == "/dashboard/compare"
+
+
+async def test_the_api_is_read_only(client: httpx.AsyncClient) -> None:
+    """Writes are not allowed anywhere in the API."""
+    for method in ("POST", "PUT", "DELETE"):
+        response = await client.request(method, f"/api/runs/{LIVE_ID}")
+        assert response.status_code == 405
+
+
+async def test_a_missing_database_lists_nothing(tmp_path: Path) -> None:
+    """Before any run is stored, the list is empty and single runs are 404."""
+    app = create_dashboard_app(tmp_path / "none.db")
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://dash") as client:
+        assert (await client.get("/api/runs")).json()["runs"] == []
+        assert (await client.get(f"/api/runs/{LIVE_ID}")).status_code == 404
+    assert not (tmp_path / "none.db").exists()
+
+
+async def test_a_database_of_another_version_is_503(tmp_path: Path) -> None:
+    """A run file this banditlb cannot read is a 503 JSON error naming the version."""
+    import sqlite3
+
+    raw = sqlite3.connect(tmp_path / "old.db")
+    raw.execute("PRAGMA user_version = 1")
+    raw.close()
+    app = create_dashboard_app(tmp_path / "old.db")
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://dash") as client:
+        response = await client.get("/api/runs")
+    assert response.status_code == 503
+    assert "schema version 1" in response.json()["error"]

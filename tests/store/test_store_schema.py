@@ -1,0 +1,76 @@
+"""Schema versions: fresh files, migration from v1, WAL mode, refusing newer files."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from banditlb.errors import StoreError
+from banditlb.store.schema import (
+    SCHEMA_VERSION,
+    connect,
+    connect_readonly,
+    default_path,
+    migrate,
+    schema_version,
+)
+
+
+def test_fresh_database_is_at_current_version_in_wal_mode(db_path: Path) -> None:
+    """A new file gets every migration and WAL journaling."""
+    conn = connect(db_path)
+    assert schema_version(conn) == SCHEMA_VERSION == 2
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    conn.close()
+
+
+def test_migration_from_v1_keeps_rows_and_adds_columns(db_path: Path) -> None:
+    """A v1 file with a run and an attempt migrates to the current version, data intact."""
+    raw = sqlite3.connect(db_path, isolation_level=None)
+    assert migrate(raw, target=1) == 1
+    raw.execute(
+        "INSERT INTO runs (id, source, strategy, scenario, started_at)"
+        " VALUES ('20261127-201500-ab12', 'live', 'thompson', 'default', 1.0)"
+    )
+    raw.execute(
+        "INSERT INTO attempts (run_id, request_no, request_id, attempt, server, outcome,"
+        " status, latency_ms, at) VALUES ('20261127-201500-ab12', 1, 'x', 1, 's0',"
+        " 'accepted', 200, 4.0, 1.5)"
+    )
+    raw.close()
+
+    conn = connect(db_path)
+    assert schema_version(conn) == SCHEMA_VERSION
+    run = conn.execute("SELECT id, label FROM runs").fetchone()
+    assert tuple(run) == ("20261127-201500-ab12", "")
+    assert conn.execute("SELECT arm, latency_ms FROM attempts").fetchone()[:] == (-1, 4.0)
+    conn.close()
+
+
+def test_newer_database_is_refused(db_path: Path) -> None:
+    """A file from a newer banditlb is an error naming both versions."""
+    raw = sqlite3.connect(db_path)
+    raw.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    raw.close()
+    with pytest.raises(StoreError, match=f"version {SCHEMA_VERSION + 1}, newer"):
+        connect(db_path)
+
+
+def test_readonly_connection_needs_an_existing_current_file(tmp_path: Path) -> None:
+    """Read-only opens fail on a missing file and cannot write."""
+    with pytest.raises(StoreError, match="does not exist"):
+        connect_readonly(tmp_path / "missing.db")
+    connect(tmp_path / "runs.db").close()
+    reader = connect_readonly(tmp_path / "runs.db")
+    with pytest.raises(sqlite3.OperationalError, match="readonly"):
+        reader.execute("DELETE FROM runs")
+    reader.close()
+
+
+def test_default_path_is_runs_db_in_the_user_data_dir() -> None:
+    """The default file is runs.db under a banditlb data directory."""
+    path = default_path()
+    assert path.name == "runs.db"
+    assert path.parent.name == "banditlb"
