@@ -12,7 +12,18 @@ from banditlb.errors import BanditLBError
 
 def build_app() -> typer.Typer:
     """The CLI app; each subcommand module adds itself with `register(app)`."""
-    from banditlb.cli import scenarios_cmd
+    from banditlb.cli import (
+        dashboard_cmd,
+        export_cmd,
+        fleet_cmd,
+        load_cmd,
+        oracle_cmd,
+        run_cmd,
+        runs_cmd,
+        scenarios_cmd,
+        serve_cmd,
+        sim_cmd,
+    )
 
     app = typer.Typer(
         name="banditlb",
@@ -26,7 +37,18 @@ def build_app() -> typer.Typer:
     def _root() -> None:
         """banditlb: play the flaky-server game with bandit strategies, live or simulated."""
 
-    for module in (scenarios_cmd,):
+    for module in (
+        scenarios_cmd,
+        serve_cmd,
+        fleet_cmd,
+        load_cmd,
+        run_cmd,
+        sim_cmd,
+        oracle_cmd,
+        runs_cmd,
+        export_cmd,
+        dashboard_cmd,
+    ):
         module.register(app)
     return app
 

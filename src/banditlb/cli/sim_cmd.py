@@ -1,0 +1,105 @@
+"""`banditlb sim`: sweep strategies × tiers × seeds in the simulator; print tables, write files."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from banditlb.errors import ConfigError
+from banditlb.router import RetryRules
+from banditlb.sim import plots, report
+from banditlb.sim.result import SimResult
+from banditlb.sim.sweep import SweepSpec, parse_strategies, run_sweep, seeds_from_count
+from banditlb.sim.world import resolve_scenario
+
+
+def parse_params(items: list[str]) -> dict[str, dict[str, Any]]:
+    """`strategy.key=value` items into {strategy: {key: value}} (values coerced by the registry)."""
+    params: dict[str, dict[str, Any]] = {}
+    for item in items:
+        name, dot, rest = item.partition(".")
+        key, equals, value = rest.partition("=")
+        if not (dot and equals and name and key):
+            raise ConfigError(f"--param must look like strategy.key=value, got {item!r}")
+        params.setdefault(name, {})[key] = value
+    return params
+
+
+def sim(
+    *,
+    strategies: Annotated[
+        str, typer.Option(help="'all' or a comma-separated list of strategy names.")
+    ] = "all",
+    scenario: Annotated[str, typer.Option(help="A scenario file or built-in name.")] = "default",
+    tiers: Annotated[str, typer.Option(help="Comma-separated tiers to run.")] = "T1,T2,T3",
+    seeds: Annotated[int, typer.Option(help="Number of seeds (0, 1, ..., N-1).")] = 30,
+    requests: Annotated[int, typer.Option(help="Client requests per run.")] = 10_000,
+    penalty: Annotated[float, typer.Option(help="Points per attempt past the free ones.")] = 1.0,
+    free_attempts: Annotated[int, typer.Option(help="Attempts per id that cost nothing.")] = 3,
+    max_attempts: Annotated[int, typer.Option(help="Hard cap on attempts per id.")] = 10,
+    rate: Annotated[
+        float | None, typer.Option(help="Arrivals per second (default: the scenario's).")
+    ] = None,
+    param: Annotated[
+        list[str] | None,
+        typer.Option(help="A strategy parameter, strategy.key=value; repeatable."),
+    ] = None,
+    jobs: Annotated[int | None, typer.Option(help="Worker processes (default: all cores).")] = None,
+    out: Annotated[Path, typer.Option(help="Directory for CSV, Parquet and PNG files.")] = Path(
+        "results/sim"
+    ),
+) -> None:
+    """Simulate every strategy on every tier for many seeds and compare them with the oracle."""
+    console = Console()
+    if not console.is_terminal:  # a pipe or file: do not squeeze the tables into 80 columns
+        console = Console(width=max(console.width, 110))
+    world = resolve_scenario(scenario)
+    spec = SweepSpec(
+        scenario=world,
+        strategies=parse_strategies(strategies),
+        tiers=tuple(t.strip() for t in tiers.split(",") if t.strip()),
+        seeds=seeds_from_count(seeds),
+        requests=requests,
+        rules=RetryRules(free_attempts=free_attempts, penalty=penalty, max_attempts=max_attempts),
+        rate=rate,
+        params=parse_params(param or []),
+    )
+    started = time.perf_counter()
+    columns = (
+        TextColumn("[bold]simulating"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, transient=True) as progress:
+        bar = progress.add_task("runs", total=len(spec.tasks()))
+
+        def advance(_: SimResult) -> None:
+            progress.advance(bar)
+
+        result = run_sweep(spec, jobs=jobs, on_result=advance)
+    elapsed = time.perf_counter() - started
+    summaries = report.summarize(result.runs, result.oracles)
+    for tier, rows in summaries.items():
+        console.print(report.tier_table(tier, rows, result.oracles.get(tier)))
+    written = [
+        *report.write_runs(result.runs, out),
+        report.write_summary(summaries, out),
+        plots.plot_regret(result.runs, result.oracles, out / "regret.png"),
+        plots.plot_scores(summaries, result.oracles, out / "scores.png"),
+    ]
+    total = len(result.runs) * spec.requests
+    console.print(
+        f"{len(result.runs)} runs, {total:,} requests in {elapsed:.1f} s; wrote "
+        + ", ".join(str(path) for path in written),
+        highlight=False,
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("sim")(sim)

@@ -1,0 +1,164 @@
+"""Strategies × tiers × seeds, in parallel across cores; each run depends only on its seed."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from typing import Any
+
+from banditlb.errors import ConfigError
+from banditlb.models.spec import Scenario
+from banditlb.oracle import OracleResult, oracle_bound
+from banditlb.router import RetryRules
+from banditlb.sim.engine import simulate
+from banditlb.sim.result import SimResult
+from banditlb.sim.world import tier_specs
+from banditlb.strategies.registry import make_config, strategy_names
+
+ALL = "all"
+
+
+@dataclass(frozen=True, slots=True)
+class SweepSpec:
+    """What to run: every strategy on every tier for every seed, `requests` requests each.
+
+    `params` maps a strategy name to its parameters (strategies not named use defaults).
+    """
+
+    scenario: Scenario
+    strategies: tuple[str, ...]
+    tiers: tuple[str, ...]
+    seeds: tuple[int, ...]
+    requests: int
+    rules: RetryRules = field(default_factory=RetryRules)
+    rate: float | None = None
+    params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.strategies or not self.tiers or not self.seeds:
+            raise ConfigError("a sweep needs at least one strategy, one tier and one seed")
+        if self.requests < 1:
+            raise ConfigError(f"requests must be >= 1, got {self.requests!r}")
+        for name in self.strategies:
+            make_config(name, self.params.get(name))
+        for name in self.params:
+            if name not in self.strategies:
+                raise ConfigError(f"parameters given for strategy {name!r}, which is not swept")
+        for tier in self.tiers:
+            tier_specs(self.scenario, tier)
+
+    @property
+    def arrival_rate(self) -> float:
+        return self.scenario.rate if self.rate is None else self.rate
+
+    @property
+    def horizon(self) -> float:
+        """Virtual seconds of arrivals in one run: the oracle averages over this."""
+        return self.requests / self.arrival_rate
+
+    def tasks(self) -> list[tuple[str, str, int]]:
+        """(strategy, tier, seed) for every run, in report order."""
+        return [(s, t, seed) for t in self.tiers for s in self.strategies for seed in self.seeds]
+
+
+@dataclass(frozen=True, slots=True)
+class SweepResult:
+    """Every run (sorted by tier, strategy, seed) and the oracle bound of each tier."""
+
+    spec: SweepSpec
+    runs: tuple[SimResult, ...]
+    oracles: Mapping[str, OracleResult]
+
+
+def parse_strategies(text: str) -> tuple[str, ...]:
+    """'all' or a comma-separated list of registry names; unknown names are a ConfigError."""
+    if text.strip() == ALL:
+        return tuple(strategy_names())
+    names = tuple(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
+    known = strategy_names()
+    for name in names:
+        if name not in known:
+            raise ConfigError(
+                f"unknown strategy {name!r}; choose 'all' or any of: {', '.join(known)}"
+            )
+    if not names:
+        raise ConfigError("no strategies given; use 'all' or a comma-separated list")
+    return names
+
+
+def _run_one(spec: SweepSpec, strategy: str, tier: str, seed: int) -> SimResult:
+    return simulate(
+        spec.scenario,
+        tier,
+        strategy,
+        seed=seed,
+        requests=spec.requests,
+        params=spec.params.get(strategy),
+        rules=spec.rules,
+        rate=spec.rate,
+    )
+
+
+def run_sweep(
+    spec: SweepSpec,
+    *,
+    jobs: int | None = None,
+    on_result: Callable[[SimResult], None] | None = None,
+) -> SweepResult:
+    """Run every task on `jobs` processes (default: all cores; 1 runs in this process).
+
+    Results do not depend on `jobs` or on completion order: each run is fixed by its seed.
+    """
+    workers = (os.cpu_count() or 1) if jobs is None else jobs
+    if workers < 1:
+        raise ConfigError(f"jobs must be >= 1, got {jobs!r}")
+    tasks = spec.tasks()
+    runs: list[SimResult] = []
+    if workers == 1 or len(tasks) == 1:
+        for task in tasks:
+            runs.append(_run_one(spec, *task))
+            if on_result is not None:
+                on_result(runs[-1])
+    else:
+        with ProcessPoolExecutor(max_workers=min(workers, len(tasks))) as pool:
+            futures = [pool.submit(_run_one, spec, *task) for task in tasks]
+            for future in as_completed(futures):
+                runs.append(future.result())
+                if on_result is not None:
+                    on_result(runs[-1])
+    order = {task: i for i, task in enumerate(tasks)}
+    runs.sort(key=lambda r: order[(r.strategy, r.tier, r.seed)])
+    return SweepResult(spec, tuple(runs), compute_oracles(spec))
+
+
+def compute_oracles(spec: SweepSpec) -> dict[str, OracleResult]:
+    """Each tier's LP bound over the runs' horizon, with the sweep's penalty and rate."""
+    return {
+        tier: oracle_bound(
+            spec.scenario,
+            tier,
+            penalty=spec.rules.penalty,
+            free_attempts=spec.rules.free_attempts,
+            max_attempts=spec.rules.max_attempts,
+            horizon=spec.horizon,
+            rate=spec.rate,
+        )
+        for tier in spec.tiers
+    }
+
+
+def seeds_from_count(count: int, first: int = 0) -> tuple[int, ...]:
+    """Seeds first, first+1, ..., first+count-1."""
+    if count < 1:
+        raise ConfigError(f"seeds must be >= 1, got {count!r}")
+    return tuple(range(first, first + count))
+
+
+def group(runs: Sequence[SimResult]) -> dict[tuple[str, str], list[SimResult]]:
+    """Runs keyed by (tier, strategy), in first-seen order."""
+    grouped: dict[tuple[str, str], list[SimResult]] = {}
+    for run in runs:
+        grouped.setdefault((run.tier, run.strategy), []).append(run)
+    return grouped

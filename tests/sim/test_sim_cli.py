@@ -1,0 +1,83 @@
+"""`banditlb sim` and `banditlb oracle` from the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from banditlb.cli.main import main
+from banditlb.cli.sim_cmd import parse_params
+from banditlb.errors import ConfigError
+
+
+def run_ok(args: list[str]) -> None:
+    """Run the CLI and require exit status 0."""
+    with pytest.raises(SystemExit) as exited:
+        main(args)
+    assert exited.value.code == 0
+
+
+def test_sim_writes_tables_csv_and_plots(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A tiny sweep prints a table per tier and writes runs, summary and two PNGs."""
+    run_ok(
+        [
+            "sim",
+            "--strategies", "random,round_robin",
+            "--tiers", "T1,T2",
+            "--seeds", "2",
+            "--requests", "200",
+            "--jobs", "1",
+            "--out", str(tmp_path),
+        ]
+    )  # fmt: skip
+    out = capsys.readouterr().out
+    assert "Tier T1" in out
+    assert "Tier T2" in out
+    assert "★ best" in out
+    assert "8 runs, 1,600 requests" in out
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["regret.png", "runs.csv", "runs.parquet", "scores.png", "summary.csv"]
+    for png in ("regret.png", "scores.png"):
+        assert (tmp_path / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["sim", "--strategies", "nope"], "unknown strategy 'nope'"),
+        (["sim", "--tiers", "T9"], "unknown tier 'T9'"),
+        (["oracle", "--tier", "T9"], "unknown tier 'T9'"),
+    ],
+)
+def test_bad_names_exit_2_with_one_error(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An unknown strategy or tier exits with status 2 and names the value."""
+    with pytest.raises(SystemExit) as exited:
+        main(args)
+    assert exited.value.code == 2
+    assert message in " ".join(capsys.readouterr().err.split())
+
+
+def test_oracle_prints_bound_and_allocation(capsys: pytest.CaptureFixture[str]) -> None:
+    """The oracle command prints T1's bound .999 and sends 10, 1 and .1 attempts/s to t1-0."""
+    run_ok(["oracle", "--tier", "T1"])
+    out = capsys.readouterr().out
+    assert "at most 0.9990 points per request" in out
+    row = next(line for line in out.splitlines() if "t1-0" in line)
+    cells = [cell.strip() for cell in row.split("│")]
+    assert cells[4:8] == ["10.000", "1.000", "0.100", "11.100"]
+
+
+def test_param_options_parse_per_strategy() -> None:
+    """`--param strategy.key=value` groups values by strategy; a malformed item is a ConfigError."""
+    parsed = parse_params(["thompson.prior_alpha=2", "thompson.prior_beta=3", "ucb1.exploration=1"])
+    assert parsed == {
+        "thompson": {"prior_alpha": "2", "prior_beta": "3"},
+        "ucb1": {"exploration": "1"},
+    }
+    with pytest.raises(ConfigError, match=r"strategy\.key=value"):
+        parse_params(["thompson=2"])

@@ -1,0 +1,219 @@
+"""The simulator: exact event traces, fault handling, determinism and the referee's arithmetic."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from banditlb.errors import ConfigError
+from banditlb.models.scenario import loads
+from banditlb.outcome import OutcomeKind
+from banditlb.referee import Ledger
+from banditlb.router import RetryRules, Router
+from banditlb.sim import Simulation, simulate
+from banditlb.sim.world import build_models, tier_specs
+from banditlb.strategies.registry import build_strategy
+from banditlb.testing import ScriptedStrategy
+
+TINY = """
+name = "tiny"
+rate = 2.0
+
+[[servers]]
+name = "always-fails"
+tier = "X"
+port = 7000
+error_rate = 1.0
+latency = { mean = 0.125 }
+
+[[servers]]
+name = "one-per-second"
+tier = "X"
+port = 7001
+error_rate = 0.0
+retry_after = true
+latency = { mean = 0.25 }
+limits = [{ kind = "fixed_window", limit = 1, window = 1.0 }]
+"""
+
+FAULTY = """
+name = "faulty"
+rate = 1.0
+
+[[servers]]
+name = "hangs"
+tier = "X"
+port = 7000
+error_rate = 0.0
+latency = { mean = 0.125 }
+faults = [{ kind = "hang" }]
+
+[[servers]]
+name = "refuses"
+tier = "X"
+port = 7001
+error_rate = 0.0
+faults = [{ kind = "refused" }]
+
+[[servers]]
+name = "resets"
+tier = "X"
+port = 7002
+error_rate = 0.0
+latency = { mean = 0.25 }
+faults = [{ kind = "reset" }]
+"""
+
+
+def run_traced(
+    text: str, strategy: str, requests: int, rules: RetryRules | None = None
+) -> Simulation:
+    scenario = loads(text)
+    specs = tier_specs(scenario, "X")
+    policy = build_strategy(strategy, len(specs), random.Random(0))
+    sim = Simulation(
+        build_models(specs, 0),
+        Router(policy, len(specs), rules),
+        rate=scenario.rate,
+        requests=requests,
+        trace=True,
+    )
+    sim.run()
+    return sim
+
+
+def test_round_robin_trace_on_tiny_scenario_is_exact() -> None:
+    """Attempt times, arms and outcomes follow latencies, the window limit and Retry-After."""
+    sim = run_traced(TINY, "round_robin", 3)
+    assert sim.trace is not None
+    got = [
+        (a.request, a.arm, a.sent, a.answered, a.outcome.kind, a.outcome.retry_after)
+        for a in sim.trace
+    ]
+    failed, ok, limited = OutcomeKind.FAILED, OutcomeKind.ACCEPTED, OutcomeKind.RATE_LIMITED
+    assert got == [
+        (0, 0, 0.0, 0.125, failed, None),
+        (0, 1, 0.125, 0.375, ok, None),
+        (1, 0, 0.5, 0.625, failed, None),
+        (1, 1, 0.625, 0.875, limited, 0.375),  # window [0, 1) used; blocked until 1.25
+        (1, 0, 0.875, 1.0, failed, None),  # third attempt: the request stops here
+        (2, 0, 1.0, 1.125, failed, None),  # arm 1 still blocked
+        (2, 0, 1.125, 1.25, failed, None),
+        (2, 1, 1.25, 1.5, ok, None),  # block over at 1.25; new window admits
+    ]
+    assert sim.clock.now() == 1.5
+
+
+def test_tiny_scenario_totals_follow_the_referee() -> None:
+    """The tiny run scores 2 accepted of 3, 8 counted attempts, one 429, no penalty."""
+    result = simulate(loads(TINY), "X", "round_robin", seed=0, requests=3)
+    assert (result.accepted, result.attempts, result.penalised_attempts) == (2, 8, 0)
+    assert (result.score, result.rate_limited, result.failed) == (2.0, 1, 5)
+    assert result.arm_attempts == (5, 3)
+    assert result.arm_accepted == (0, 2)
+    assert result.arm_rate_limited == (0, 1)
+    assert result.timeline_requests == (1, 2, 3)
+    assert result.timeline_score == (1.0, 1.0, 2.0)
+    assert result.duration == 1.5
+
+
+def test_faults_time_out_reset_and_refuse() -> None:
+    """A hang times out after 2 s, a reset errors after its latency, a refusal at once uncounted."""
+    sim = run_traced(FAULTY, "round_robin", 1)
+    assert sim.trace is not None
+    got = [(a.arm, a.sent, a.answered, a.outcome.kind, a.counted) for a in sim.trace]
+    assert got == [
+        (0, 0.0, 2.0, OutcomeKind.TIMEOUT, True),
+        (1, 2.0, 2.0, OutcomeKind.CONNECTION_ERROR, False),
+        (2, 2.0, 2.25, OutcomeKind.CONNECTION_ERROR, True),
+    ]
+    result = sim.result(scenario="faulty", tier="X", strategy="round_robin", seed=0)
+    assert (result.attempts, result.timeouts, result.connection_errors) == (2, 1, 2)
+    assert result.arm_attempts == (1, 0, 1)
+
+
+def test_score_equals_ledger_arithmetic_with_paid_attempts() -> None:
+    """Replaying the traced attempts into a fresh Ledger gives the simulator's exact score."""
+    rules = RetryRules(free_attempts=3, penalty=0.25, max_attempts=6)
+    sim = run_traced(TINY, "thompson", 200, rules)
+    assert sim.trace is not None
+    ledger = Ledger(free_attempts=3)
+    for a in sim.trace:
+        if a.counted:
+            assert a.outcome.status is not None
+            ledger.record(str(a.request), sim.names[a.arm], a.outcome.status)
+    result = sim.result(scenario="tiny", tier="X", strategy="thompson", seed=0)
+    assert result.penalised_attempts > 0
+    assert ledger.score(0.25) == sim.ledger.score(0.25)
+    assert result.score == ledger.score(0.25).score
+    assert result.score == result.accepted - 0.25 * result.penalised_attempts
+    assert result.timeline_score[-1] == result.score
+    assert sum(result.arm_attempts) == result.attempts
+
+
+def test_same_seed_gives_identical_results() -> None:
+    """Two runs with one seed are equal field by field, timeline included."""
+    first = simulate("default", "T3", "thompson", seed=11, requests=2000)
+    second = simulate("default", "T3", "thompson", seed=11, requests=2000)
+    assert first == second
+
+
+def test_different_seeds_give_different_worlds() -> None:
+    """Another seed changes the servers' draws too, so even round robin scores differently."""
+    first = simulate("default", "T1", "round_robin", seed=1, requests=2000)
+    second = simulate("default", "T1", "round_robin", seed=2, requests=2000)
+    assert (first.accepted, first.attempts) == (1678, 3931)
+    assert (second.accepted, second.attempts) == (1700, 3945)
+
+
+def test_exact_result_for_a_fixed_seed() -> None:
+    """Round robin on default T2 with seed 3 and 1,000 requests scores exactly as recorded."""
+    result = simulate("default", "T2", "round_robin", seed=3, requests=1000)
+    assert (result.accepted, result.attempts, result.rate_limited) == (848, 1824, 2)
+
+
+def test_rate_override_and_timeline_switch() -> None:
+    """`rate` overrides the scenario's arrival rate; record_timeline=False keeps no timeline."""
+    result = simulate(
+        "default", "T1", "random", seed=0, requests=100, rate=50.0, record_timeline=False
+    )
+    assert result.rate == 50.0
+    assert result.duration < 2.0 + 99 / 50.0
+    assert result.timeline_requests == result.timeline_score == ()
+
+
+@pytest.mark.parametrize(
+    ("tier", "strategy", "requests", "message"),
+    [
+        ("T9", "thompson", 10, "unknown tier 'T9'"),
+        ("T1", "nope", 10, "unknown strategy 'nope'"),
+        ("T1", "thompson", 0, "requests must be >= 1"),
+    ],
+)
+def test_bad_arguments_raise_config_error(
+    tier: str, strategy: str, requests: int, message: str
+) -> None:
+    """Unknown tier or strategy, or no requests, is a ConfigError naming the value."""
+    with pytest.raises(ConfigError, match=message):
+        simulate("default", tier, strategy, seed=0, requests=requests)
+
+
+def test_request_deadline_stops_new_attempts_like_the_balancer() -> None:
+    """With paid attempts allowed, a hanging server gets attempts at 0, 2, 4, 6, 8 s; none at 10."""
+    scenario = loads(FAULTY)
+    specs = tier_specs(scenario, "X")[:1]
+    rules = RetryRules(free_attempts=3, penalty=0.5, max_attempts=10)
+    sim = Simulation(
+        build_models(specs, 0),
+        Router(ScriptedStrategy(1, estimates=[0.9]), 1, rules),
+        rate=1.0,
+        requests=1,
+        trace=True,
+    )
+    sim.run()
+    assert sim.trace is not None
+    assert [a.sent for a in sim.trace] == [0.0, 2.0, 4.0, 6.0, 8.0]
+    assert {a.outcome.kind for a in sim.trace} == {OutcomeKind.TIMEOUT}
+    assert sim.clock.now() == 10.0
+    assert sim.ledger.score(0.5).penalised_attempts == 2
