@@ -9,3 +9,11 @@ import pytest
 def anyio_backend() -> str:
     """Every @pytest.mark.anyio test runs on asyncio."""
     return "asyncio"
+
+
+@pytest.fixture(autouse=True)
+def private_data_dir(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No test writes to the user's real data directory: the default run store moves to tmp."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("xdg-data")))

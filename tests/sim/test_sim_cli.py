@@ -9,6 +9,7 @@ import pytest
 from banditlb.cli.main import main
 from banditlb.cli.sim_cmd import parse_params
 from banditlb.errors import ConfigError
+from banditlb.store import connect, list_runs
 
 
 def run_ok(args: list[str]) -> None:
@@ -30,7 +31,8 @@ def test_sim_writes_tables_csv_and_plots(
             "--seeds", "2",
             "--requests", "200",
             "--jobs", "1",
-            "--out", str(tmp_path),
+            "--out", str(tmp_path / "out"),
+            "--db", str(tmp_path / "runs.db"),
         ]
     )  # fmt: skip
     out = capsys.readouterr().out
@@ -38,10 +40,18 @@ def test_sim_writes_tables_csv_and_plots(
     assert "Tier T2" in out
     assert "★ best" in out
     assert "8 runs, 1,600 requests" in out
-    names = sorted(p.name for p in tmp_path.iterdir())
+    names = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert names == ["regret.png", "runs.csv", "runs.parquet", "scores.png", "summary.csv"]
     for png in ("regret.png", "scores.png"):
-        assert (tmp_path / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert (tmp_path / "out" / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    conn = connect(tmp_path / "runs.db")
+    stored = list_runs(conn, limit=100)
+    conn.close()
+    assert len(stored) == 8
+    assert {(r.source, r.strategy) for r in stored} == {
+        ("simulated", "random"),
+        ("simulated", "round_robin"),
+    }
 
 
 @pytest.mark.parametrize(

@@ -53,6 +53,10 @@ def sim(
     out: Annotated[Path, typer.Option(help="Directory for CSV, Parquet and PNG files.")] = Path(
         "results/sim"
     ),
+    db: Annotated[
+        Path | None, typer.Option(help="Run store for the runs (default: the user data dir).")
+    ] = None,
+    store: Annotated[bool, typer.Option(help="Save every simulated run in the run store.")] = True,
 ) -> None:
     """Simulate every strategy on every tier for many seeds and compare them with the oracle."""
     console = Console()
@@ -93,12 +97,32 @@ def sim(
         plots.plot_regret(result.runs, result.oracles, out / "regret.png"),
         plots.plot_scores(summaries, result.oracles, out / "scores.png"),
     ]
+    if store:
+        path = save_runs(result.runs, result.oracles, db)
+        written.append(path)
     total = len(result.runs) * spec.requests
     console.print(
         f"{len(result.runs)} runs, {total:,} requests in {elapsed:.1f} s; wrote "
         + ", ".join(str(path) for path in written),
         highlight=False,
     )
+
+
+def save_runs(runs: list[SimResult], oracles: dict[str, Any], db: Path | None) -> Path:
+    """Store every run (totals and regret curve, no attempts) in one transaction per run."""
+    from banditlb.store import connect, default_path, store_sim_result
+    from banditlb.store.sim_results import sim_result_fields
+
+    path = db or default_path()
+    conn = connect(path)
+    try:
+        for run in runs:
+            oracle = oracles.get(run.tier)
+            bound = None if oracle is None else oracle.score_per_request
+            store_sim_result(conn, **sim_result_fields(run, oracle_per_request=bound))
+    finally:
+        conn.close()
+    return path
 
 
 def register(app: typer.Typer) -> None:
