@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -11,6 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from banditlb.errors import ConfigError
+from banditlb.oracle import OracleResult
 from banditlb.router import RetryRules
 from banditlb.sim import plots, report
 from banditlb.sim.result import SimResult
@@ -108,7 +110,9 @@ def sim(
     )
 
 
-def save_runs(runs: list[SimResult], oracles: dict[str, Any], db: Path | None) -> Path:
+def save_runs(
+    runs: Sequence[SimResult], oracles: Mapping[str, OracleResult], db: Path | None
+) -> Path:
     """Store every run (totals and regret curve, no attempts) in one transaction per run."""
     from banditlb.store import connect, default_path, store_sim_result
     from banditlb.store.sim_results import sim_result_fields

@@ -9,17 +9,47 @@ from types import MappingProxyType
 from typing import Any
 
 from banditlb.errors import ConfigError
+from banditlb.strategies.attempt_aware_ucb import AttemptAwareUCBConfig
+from banditlb.strategies.balanced_exploration import BalancedExplorationConfig
 from banditlb.strategies.base import Strategy, StrategyConfig
+from banditlb.strategies.blocking import BlockingConfig
+from banditlb.strategies.capacity_planner import CapacityPlannerConfig
+from banditlb.strategies.discounted_thompson import DiscountedThompsonConfig
+from banditlb.strategies.discover_exploit import DiscoverExploitConfig
+from banditlb.strategies.exp3 import Exp3Config
+from banditlb.strategies.kl_ucb import KLUCBConfig
+from banditlb.strategies.masked_thompson import MaskedThompsonConfig
+from banditlb.strategies.primal_dual_bwk import PrimalDualBwKConfig
 from banditlb.strategies.random_choice import RandomConfig
 from banditlb.strategies.round_robin import RoundRobinConfig
+from banditlb.strategies.sliding_window_thompson import SlidingWindowThompsonConfig
+from banditlb.strategies.sliding_window_ucb import SlidingWindowUCBConfig
 from banditlb.strategies.thompson import ThompsonConfig
 from banditlb.strategies.ucb1 import UCB1Config
+from banditlb.strategies.variance_scaled_thompson import VarianceScaledThompsonConfig
 
 _CONFIGS: tuple[type[Any], ...] = (
     RandomConfig,
     RoundRobinConfig,
+    # the blog's eight, V1..V8
+    DiscoverExploitConfig,
     UCB1Config,
+    AttemptAwareUCBConfig,
     ThompsonConfig,
+    VarianceScaledThompsonConfig,
+    MaskedThompsonConfig,
+    SlidingWindowThompsonConfig,
+    BlockingConfig,
+    # Bandits with Knapsacks
+    BalancedExplorationConfig,
+    PrimalDualBwKConfig,
+    # breadth
+    Exp3Config,
+    DiscountedThompsonConfig,
+    SlidingWindowUCBConfig,
+    KLUCBConfig,
+    # ours
+    CapacityPlannerConfig,
 )
 
 REGISTRY: Mapping[str, type[StrategyConfig]] = MappingProxyType({c.name: c for c in _CONFIGS})

@@ -1,0 +1,231 @@
+"""The capacity planner (ours): limiter model, probing, outages and the attempt-aware plan."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+
+from banditlb.outcome import Outcome, OutcomeKind
+from banditlb.strategies.capacity_model import CapacityModel
+from banditlb.strategies.capacity_planner import CapacityPlannerConfig
+from banditlb.strategies.flow_plan import solve_flow_plan
+from banditlb.testing import FakeClock
+
+OK = Outcome(OutcomeKind.ACCEPTED, 200)
+FAIL = Outcome(OutcomeKind.FAILED, 500)
+LIMITED = Outcome(OutcomeKind.RATE_LIMITED, 429)
+
+
+def limited(retry_after: float) -> Outcome:
+    return Outcome(OutcomeKind.RATE_LIMITED, 429, retry_after)
+
+
+def model() -> CapacityModel:
+    return CapacityModel(
+        2, window=1.0, probe_interval=2.0, max_probe_interval=8.0, outage_after=1.0
+    )
+
+
+def test_a_429_sets_the_cap_to_the_admitted_count_in_the_window() -> None:
+    """Three admitted sends then a 429 within one second: the cap becomes 3."""
+    caps = model()
+    for t in (0.0, 0.1, 0.2):
+        caps.record(0, OK, t)
+    caps.record(0, LIMITED, 0.3)
+    assert caps.cap[0] == 3.0
+    assert not caps.has_room(0, 0.5)
+    assert caps.has_room(0, 1.0)  # the send at 0.0 has left the sliding window
+    assert caps.rate(0, 0.5) == 3.0
+
+
+def test_send_time_is_answer_time_minus_latency() -> None:
+    """The model counts a send at when it was sent, not when its answer came."""
+    caps = model()
+    caps.record(0, Outcome(OutcomeKind.ACCEPTED, 200, latency=0.25), 1.0)
+    assert list(caps.sends[0]) == [0.75]
+
+
+def test_agreeing_retry_afters_make_a_fixed_window() -> None:
+    """Two Retry-Afters ending at the same boundary switch the arm to per-window counting."""
+    caps = model()
+    for t in (0.5, 0.6, 0.7):
+        caps.record(0, OK, t)
+    caps.record(0, limited(0.2), 0.8)  # boundary at 1.0
+    assert not caps.aligned(0)
+    assert caps.cap[0] == 3.0
+    for t in (1.0, 1.1, 1.2):
+        caps.record(0, OK, t)
+    caps.record(0, limited(0.7), 1.3)  # boundary at 2.0: agrees
+    assert caps.aligned(0)
+    assert caps.cap[0] == 3.0
+    assert caps.in_window(0, 1.9) == 3
+    assert not caps.has_room(0, 1.99)
+    assert caps.has_room(0, 2.0)  # a new window, although 2 sends are within the last second
+
+
+def test_disagreeing_retry_afters_never_make_a_fixed_window() -> None:
+    """Retry-Afters that keep pointing at different boundaries (a bucket) keep the sliding model."""
+    caps = model()
+    for step, wait in enumerate((0.2, 0.35, 0.2, 0.45, 0.2, 0.2)):
+        now = 2.0 * step + 0.5
+        caps.record(0, OK, now)
+        caps.record(0, limited(wait), now + 0.1)
+    assert caps.phase_misses[0] >= 2
+    assert not caps.aligned(0)
+
+
+def test_long_retry_after_is_an_outage_that_keeps_the_cap() -> None:
+    """A Retry-After longer than `outage_after` marks an outage and leaves the cap alone."""
+    caps = model()
+    caps.record(0, OK, 0.0)
+    caps.record(0, limited(5.0), 0.5)
+    assert caps.cap[0] == math.inf
+    assert caps.in_outage(0, 5.4)
+    assert not caps.has_room(0, 5.4)
+    assert caps.has_room(0, 5.5)
+    assert caps.rate(0, 1.0) == 0.0
+
+
+def test_refused_probe_doubles_the_wait_and_admitted_probe_raises_the_cap() -> None:
+    """Probing: a refused probe doubles the wait; an admitted one raises the cap by one."""
+    caps = model()
+    caps.record(0, OK, 0.0)
+    caps.record(0, LIMITED, 0.1)
+    assert (caps.cap[0], caps.probe_at[0]) == (1.0, 2.1)
+    assert caps.probe_due(1.0, [0, 1], [True, True]) is None  # not yet
+    caps.record(0, OK, 2.0)
+    assert caps.probe_due(2.5, [0, 1], [True, True]) == 0
+    caps.record(0, LIMITED, 2.5)
+    assert caps.probe_wait[0] == 4.0
+    caps.record(0, OK, 6.6)
+    assert caps.probe_due(6.7, [0, 1], [True, True]) == 0
+    caps.record(0, OK, 6.7)
+    assert caps.cap[0] == 2.0
+    assert caps.probe_wait[0] == 2.0
+
+
+def test_probe_skips_unwanted_servers() -> None:
+    """A server the plan does not want is never probed."""
+    caps = model()
+    caps.record(0, OK, 0.0)
+    caps.record(0, LIMITED, 0.1)
+    assert caps.probe_due(5.0, [0, 1], [False, True]) is None
+
+
+def test_planner_never_sends_to_an_arm_it_believes_exhausted() -> None:
+    """After learning a cap of 2 on the good server, the third send in its window goes elsewhere."""
+    clock = FakeClock()
+    policy = CapacityPlannerConfig(probe_interval=100.0, max_probe_interval=100.0).build(
+        2, random.Random(0)
+    )
+    for _ in range(20):  # arm 0 is good, arm 1 poor
+        policy.observe(0, OK, clock.now(), 1)
+        policy.observe(1, FAIL, clock.now(), 1)
+    clock.advance(5.0)
+    picks = []
+    for _step in range(10):
+        now = clock.now()
+        arm = policy.choose(now, [0, 1], 1)
+        picks.append(arm)
+        outcome = LIMITED if arm == 0 and policy.capacity.in_window(0, now) >= 2 else OK
+        policy.observe(arm, outcome, now, 1)
+        clock.advance(0.1)
+    # unknown cap: it learns the cap from one 429, then keeps to 2 per window
+    assert picks == [0, 0, 0, 1, 1, 1, 1, 1, 1, 1]
+    assert policy.capacity.cap[0] == 2.0
+    assert policy.snapshot(clock.now())[0].capacity == 2.0
+    for _ in range(30):
+        now = clock.now()
+        arm = policy.choose(now, [0, 1], 1)
+        assert arm == 1 or policy.capacity.in_window(0, now) < 2
+        policy.observe(arm, OK, now, 1)
+        clock.advance(0.1)
+
+
+def test_planner_saves_scarce_good_server_for_retries() -> None:
+    """With A (p .9, 5/s) and B (p .5, unlimited) at 10/s, first attempts go to B, retries to A."""
+    plan = solve_flow_plan([0.9, 0.5], [5.0, math.inf], 10.0, 3).rates
+    assert plan[0][0] == 0.0
+    assert plan[0][1] == 10.0
+    assert math.isclose(plan[1][0] + plan[2][0], 5.0)  # A's whole capacity, all on retries
+    accepted = sum(p * x for row in plan for p, x in zip([0.9, 0.5], row, strict=True))
+    assert math.isclose(accepted, 9.916666666666666)  # greedy (A first) gets 9.25
+
+
+def test_dual_index_prefers_plentiful_first_and_scarce_last() -> None:
+    """The LP's index ranks B first on attempt 1 and A first on the last attempt."""
+    plan = solve_flow_plan([0.9, 0.5], [5.0, math.inf], 10.0, 3)
+    first = [plan.index(0, arm, p) for arm, p in enumerate([0.9, 0.5])]
+    last = [plan.index(2, arm, p) for arm, p in enumerate([0.9, 0.5])]
+    assert first[1] > first[0]
+    assert last[0] > last[1]
+    assert [round(x, 4) for x in plan.capacity_price] == [0.0667, 0.0]
+
+
+def test_flow_plan_without_limits_sends_everything_to_the_best() -> None:
+    """No finite capacity: every attempt goes to the best server."""
+    plan = solve_flow_plan([0.2, 0.9, 0.5], [math.inf] * 3, 10.0, 3).rates
+    assert [[round(x, 6) for x in row] for row in plan] == [
+        [0.0, 10.0, 0.0],
+        [0.0, 1.0, 0.0],
+        [0.0, 0.1, 0.0],
+    ]
+
+
+def test_planner_follows_the_plan_per_attempt_number() -> None:
+    """Once rates are known, attempt 1 goes to the plentiful server, attempt 2 to the scarce one."""
+    policy = CapacityPlannerConfig(explore_attempts=0).build(2, random.Random(0))
+    for step in range(50):
+        t = step * 0.1
+        policy.choose(t, [0, 1], 1)  # feeds the arrival-rate estimate (10/s)
+        policy.observe(0, OK if step % 10 else FAIL, t, 1)
+        policy.observe(1, OK if step % 2 else FAIL, t, 1)
+    policy.capacity.cap[0] = 5.0
+    policy.capacity.sends[0].clear()
+    policy.capacity.probe_at[0] = math.inf
+    policy._planned_at = -math.inf  # force a fresh plan
+    assert policy.choose(5.0, [0, 1], 1) == 1
+    assert policy.choose(5.0, [0, 1], 2) == 0
+
+
+def test_planner_exact_choices_for_seed() -> None:
+    """A fixed seed and script give exactly these choices: Thompson draws find the good arm."""
+    policy = CapacityPlannerConfig().build(3, random.Random(4))
+    picks = []
+    for step in range(20):
+        now = step * 0.1
+        arm = policy.choose(now, [0, 1, 2], 1)
+        picks.append(arm)
+        policy.observe(arm, OK if arm == 2 else FAIL, now, 1)
+    assert picks == [1, 2, 2, 2, 2, 2, 2, 2, 2, 0, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2]
+
+
+def test_flow_plan_simplex_matches_highs() -> None:
+    """On 40 random plans the dense simplex reaches scipy HiGHS's optimum and stays feasible."""
+    import numpy as np
+    from scipy.optimize import linprog
+
+    rng = random.Random(1)
+    for _ in range(40):
+        n = rng.randint(1, 10)
+        p = [round(rng.random(), 2) for _ in range(n)]
+        caps = [rng.choice([math.inf, float(rng.randint(0, 8))]) for _ in range(n)]
+        rate = rng.choice([5.0, 10.0, 20.0])
+        plan = solve_flow_plan(p, caps, rate, 3).rates
+        finite = [i for i in range(n) if not math.isinf(caps[i])]
+        a = np.zeros((len(finite) + 3, 3 * n))
+        b = np.zeros(len(finite) + 3)
+        for row, i in enumerate(finite):
+            a[row, i::n] = 1.0
+            b[row] = caps[i]
+        for j in range(3):
+            a[len(finite) + j, j * n : (j + 1) * n] = 1.0
+            for earlier in range(j):
+                a[len(finite) + j, earlier * n : (earlier + 1) * n] = p
+            b[len(finite) + j] = rate
+        x = np.array(plan).ravel()
+        assert (a @ x <= b + 1e-6).all()
+        best = linprog(-np.tile(p, 3), A_ub=a, b_ub=b, method="highs")
+        assert float(np.tile(p, 3) @ x) == pytest.approx(-best.fun, abs=1e-6)
