@@ -116,7 +116,10 @@ def test_settings_validate_strategy_and_freeze_params() -> None:
     [
         ({"upstreams": ()}, "upstreams must list at least one server"),
         ({"strategy": "nope"}, "unknown strategy 'nope'"),
-        ({"params": {"bogus": "1"}}, "strategy 'thompson' has no parameter 'bogus'"),
+        (
+            {"strategy": "thompson", "params": {"bogus": "1"}},
+            "strategy 'thompson' has no parameter 'bogus'",
+        ),
         ({"attempt_timeout": 0.0}, "attempt_timeout must be a finite number of seconds > 0"),
         ({"request_deadline": float("inf")}, "request_deadline must be a finite number"),
         ({"penalty": -1.0}, "penalty must be >= 0, got -1.0"),

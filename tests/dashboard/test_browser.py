@@ -224,7 +224,9 @@ def test_live_page_follows_a_real_balancer(page: Page, tmp_path: Path) -> None:
     async def main(ready: Callable[[str], None], stop: asyncio.Event) -> None:
         async with Fleet(scenario, ephemeral=True) as fleet:
             upstreams = tuple(Upstream(s.name, *fleet.address(s.name)) for s in tier)
-            settings = BalancerSettings(upstreams, tier="T1", scenario="default", seed=1)
+            settings = BalancerSettings(
+                upstreams, strategy="thompson", tier="T1", scenario="default", seed=1
+            )
             recorder = SqliteRecorder(db, run=live_run(settings.summary()))
             dashboard = dashboard_routes(
                 db, state_document, oracle_per_request=bound, stream_seconds=2
