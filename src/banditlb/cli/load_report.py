@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -22,6 +22,7 @@ COLUMNS = (
     "p50",
     "p99",
 )
+ORACLE_COLUMN = "% of oracle"
 
 
 def load_progress() -> Progress:
@@ -49,14 +50,26 @@ def _num(value: float | None, spec: str = "d") -> str:
     return "-" if value is None else format(value, spec)
 
 
-def report_table(rows: Sequence[tuple[str, str, LoadReport]], title: str) -> Table:
-    """One row per (tier, strategy, report); referee columns show "-" without a referee."""
+def report_table(
+    rows: Sequence[tuple[str, str, LoadReport]],
+    title: str,
+    oracle: Mapping[str, float] | None = None,
+) -> Table:
+    """One row per (tier, strategy, report); referee columns show "-" without a referee.
+
+    With `oracle` (tier -> the LP bound on score per request) a "% of oracle" column is added.
+    """
     table = Table(title=title)
-    for name in COLUMNS:
+    for name in (*COLUMNS, ORACLE_COLUMN) if oracle is not None else COLUMNS:
         table.add_column(
             name, justify="left" if name in ("tier", "strategy") else "right", no_wrap=True
         )
     for tier, strategy, report in rows:
+        extra = []
+        if oracle is not None:
+            bound = oracle.get(tier)
+            share = report.score_per_request
+            extra.append("-" if bound is None or share is None else f"{100 * share / bound:.1f}%")
         table.add_row(
             tier,
             strategy,
@@ -68,5 +81,6 @@ def report_table(rows: Sequence[tuple[str, str, LoadReport]], title: str) -> Tab
             _num(report.score_per_request, ".3f"),
             _ms(report.p50_s),
             _ms(report.p99_s),
+            *extra,
         )
     return table

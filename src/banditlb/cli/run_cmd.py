@@ -14,6 +14,8 @@ from banditlb.balancer.settings import parse_params
 from banditlb.cli.load_report import load_progress, report_console, report_table
 from banditlb.harness.load import LoadProgress
 from banditlb.harness.run import RunPlan, Status, TierProgress, TierResult, run_live
+from banditlb.models import scenario as scenario_io
+from banditlb.oracle import oracle_bound
 from banditlb.strategies.registry import DEFAULT_STRATEGY
 
 
@@ -73,7 +75,15 @@ def run(
             console.print("interrupted; every process was stopped")
             sys.exit(130)
     rows = [(r.tier, r.strategy, r.report) for r in results]
-    console.print(report_table(rows, title=f"{scenario}: {duration:g} s at {rps:g} req/s per tier"))
+    world = scenario_io.load(scenario)
+    bounds = {
+        r.tier: oracle_bound(
+            world, r.tier, penalty=penalty, horizon=duration, rate=rps
+        ).score_per_request
+        for r in results
+    }
+    title = f"{scenario}: {duration:g} s at {rps:g} req/s per tier, scored by the referee"
+    console.print(report_table(rows, title=title, oracle=bounds))
 
 
 def register(app: typer.Typer) -> None:
