@@ -9,11 +9,12 @@ Shared by the live balancer and the simulator so both play by exactly the same r
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
 from banditlb.errors import ConfigError
-from banditlb.outcome import Outcome
+from banditlb.outcome import Outcome, OutcomeKind
 from banditlb.strategies.base import Strategy
 
 
@@ -44,26 +45,76 @@ class RetryRules:
 
 
 class Router:
-    """Owns the strategy and the Retry-After table for all requests of one balancer."""
+    """Owns the strategy and the Retry-After table for all requests of one balancer.
+
+    Hot path (every attempt of every request): `Route.next_arm` hands the strategy a cached
+    tuple of all arms when no Retry-After is in force, and reads the rules from plain slots.
+    """
+
+    __slots__ = (
+        "_all_arms",
+        "_choose",
+        "_estimate",
+        "_free",
+        "_max",
+        "_never_paid",
+        "_observe",
+        "_penalty",
+        "_rules",
+        "_strategy",
+        "blocked_until",
+        "n_arms",
+    )
 
     def __init__(self, strategy: Strategy, n_arms: int, rules: RetryRules | None = None) -> None:
-        self.strategy = strategy
         self.n_arms = n_arms
-        self.rules = rules or RetryRules()
         self.blocked_until = [0.0] * n_arms
+        self._all_arms = tuple(range(n_arms))
+        self.strategy = strategy
+        self.rules = rules or RetryRules()
+
+    @property
+    def strategy(self) -> Strategy:
+        return self._strategy
+
+    @strategy.setter
+    def strategy(self, strategy: Strategy) -> None:
+        self._strategy = strategy
+        self._choose = strategy.choose
+        self._estimate = strategy.estimate
+        self._observe = strategy.observe
+
+    @property
+    def rules(self) -> RetryRules:
+        return self._rules
+
+    @rules.setter
+    def rules(self, rules: RetryRules) -> None:
+        self._rules = rules
+        self._free = rules.free_attempts
+        self._max = rules.max_attempts
+        self._penalty = rules.penalty
+        self._never_paid = rules.penalty >= 1.0  # no estimate can beat a penalty of 1
 
     def candidates(self, now: float) -> list[int]:
         """Arms not inside a Retry-After they gave."""
-        return [arm for arm, until in enumerate(self.blocked_until) if until <= now]
+        return list(self._candidates(now))
+
+    def _candidates(self, now: float) -> Sequence[int]:
+        blocked = self.blocked_until
+        if blocked and max(blocked) <= now:  # the usual case: nothing blocked, no list built
+            return self._all_arms
+        return [arm for arm, until in enumerate(blocked) if until <= now]
 
     def start(self) -> Route:
         """Begin routing one client request."""
         return Route(self)
 
     def observe(self, arm: int, outcome: Outcome, now: float, attempt: int) -> None:
-        if outcome.retry_after is not None and outcome.retry_after > 0:
-            self.blocked_until[arm] = max(self.blocked_until[arm], now + outcome.retry_after)
-        self.strategy.observe(arm, outcome, now, attempt)
+        retry_after = outcome.retry_after
+        if retry_after is not None and retry_after > 0:
+            self.blocked_until[arm] = max(self.blocked_until[arm], now + retry_after)
+        self._observe(arm, outcome, now, attempt)
 
 
 class Route:
@@ -81,30 +132,41 @@ class Route:
         """The arm for the next attempt, or None with `stop` set to why not."""
         if self.stop is not None:
             return None
-        rules = self._router.rules
+        router = self._router
         attempt = self.attempts + 1
-        if attempt > rules.max_attempts:
-            self.stop = StopReason.MAX_ATTEMPTS
-            return None
-        if attempt > rules.free_attempts and rules.penalty >= 1.0:
-            self.stop = StopReason.FREE_ATTEMPTS_USED  # no estimate can beat a penalty of 1
-            return None
-        candidates = self._router.candidates(now)
-        if not candidates:
-            self.stop = StopReason.NO_SERVER
-            return None
-        strategy = self._router.strategy
-        arm = strategy.choose(now, candidates, attempt)
-        if attempt > rules.free_attempts and strategy.estimate(arm, now) <= rules.penalty:
+        paid = attempt > router._free
+        if paid:
+            if attempt > router._max:
+                self.stop = StopReason.MAX_ATTEMPTS
+                return None
+            if router._never_paid:
+                self.stop = StopReason.FREE_ATTEMPTS_USED
+                return None
+        blocked = router.blocked_until
+        if blocked and max(blocked) <= now:  # Router._candidates inlined: runs every attempt
+            candidates: Sequence[int] = router._all_arms
+        else:
+            candidates = [arm for arm, until in enumerate(blocked) if until <= now]
+            if not candidates:
+                self.stop = StopReason.NO_SERVER
+                return None
+        arm = router._choose(now, candidates, attempt)
+        if paid and router._estimate(arm, now) <= router._penalty:
             self.stop = StopReason.FREE_ATTEMPTS_USED
             return None
         return arm
 
     def record(self, arm: int, outcome: Outcome, now: float) -> None:
-        self.attempts += 1
+        attempts = self.attempts = self.attempts + 1
         self.last_arm = arm
-        self._router.observe(arm, outcome, now, self.attempts)
-        if outcome.accepted:
+        router = self._router
+        retry_after = outcome.retry_after  # Router.observe, inlined
+        if retry_after is not None and retry_after > 0:
+            blocked = router.blocked_until
+            until = now + retry_after
+            blocked[arm] = max(blocked[arm], until)
+        router._observe(arm, outcome, now, attempts)
+        if outcome.kind is OutcomeKind.ACCEPTED:
             self.stop = StopReason.DELIVERED
 
     def give_up(self, reason: StopReason) -> None:

@@ -13,22 +13,33 @@ from banditlb.sim.sweep import SweepSpec, run_sweep, seeds_from_count
 from banditlb.strategies.registry import strategy_names
 
 REQUESTS = 10_000
+SEEDS = 30
+TIERS = ("T1", "T2", "T3")
 
 
 @pytest.mark.bench
 def test_requests_per_second_per_core() -> None:
-    """Prints simulated requests/s on one core per strategy and tier (Thompson is the target)."""
+    """Prints simulated requests/s on one core per strategy and tier, slowest first, with each
+    strategy's share of a full sweep (30 seeds × 3 tiers) in single-core seconds."""
     scenario = load("default")
+    rows = []
     for strategy in strategy_names():
         speeds = []
-        for tier in ("T1", "T2", "T3"):
+        for tier in TIERS:
             started = time.perf_counter()
             simulate(scenario, tier, strategy, seed=0, requests=REQUESTS)
             speeds.append(REQUESTS / (time.perf_counter() - started))
+        sweep_seconds = sum(SEEDS * REQUESTS / speed for speed in speeds)
+        rows.append((sweep_seconds, strategy, speeds))
+    print(f"\nload average {os.getloadavg()[0]:.2f} (these are single-core numbers)")
+    for sweep_seconds, strategy, speeds in sorted(rows, reverse=True):
         shown = "  ".join(
-            f"{tier} {speed:>9,.0f}" for tier, speed in zip(("T1", "T2", "T3"), speeds, strict=True)
+            f"{tier} {speed:>9,.0f}" for tier, speed in zip(TIERS, speeds, strict=True)
         )
-        print(f"\n{strategy:>26}: {shown} requests/s")
+        print(f"{strategy:>26}: {shown} requests/s; {sweep_seconds:5.1f} s of a full sweep")
+    total = sum(row[0] for row in rows)
+    cores = os.cpu_count() or 1
+    print(f"full sweep ≈ {total:.0f} s on one core, ≈ {total / cores:.0f} s on {cores} cores")
 
 
 @pytest.mark.bench
@@ -37,8 +48,8 @@ def test_full_sweep_time() -> None:
     spec = SweepSpec(
         load("default"),
         tuple(strategy_names()),
-        ("T1", "T2", "T3"),
-        seeds_from_count(30),
+        TIERS,
+        seeds_from_count(SEEDS),
         REQUESTS,
     )
     started = time.perf_counter()

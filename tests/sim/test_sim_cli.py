@@ -91,3 +91,24 @@ def test_param_options_parse_per_strategy() -> None:
     }
     with pytest.raises(ConfigError, match=r"strategy\.key=value"):
         parse_params(["thompson=2"])
+
+
+def test_bad_out_or_db_fails_before_simulating(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A file as --out or a folder as --db is one error line, exit 2, before any run."""
+    a_file = tmp_path / "a_file"
+    a_file.write_text("x")
+    cases = [
+        (["--out", str(a_file), "--db", str(tmp_path / "runs.db")], "is a file; give a folder"),
+        (["--out", str(a_file / "sub"), "--db", str(tmp_path / "r.db")], "cannot make the folder"),
+        (["--out", str(tmp_path / "out"), "--db", str(tmp_path)], "is a directory"),
+    ]
+    for extra, message in cases:
+        with pytest.raises(SystemExit) as exited:
+            main(["sim", "--strategies", "random", "--seeds", "1", "--requests", "5", *extra])
+        assert exited.value.code == 2
+        captured = capsys.readouterr()
+        assert message in " ".join(captured.err.split())
+        assert "runs," not in captured.out  # the sweep never ran
+    assert not (tmp_path / "runs.db").exists()

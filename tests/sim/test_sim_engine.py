@@ -7,9 +7,9 @@ import random
 import pytest
 
 from banditlb.errors import ConfigError
-from banditlb.models.scenario import loads
+from banditlb.models.scenario import load, loads
 from banditlb.outcome import OutcomeKind
-from banditlb.referee import Ledger
+from banditlb.referee import NO_ANSWER, Ledger
 from banditlb.router import RetryRules, Router
 from banditlb.sim import Simulation, simulate
 from banditlb.sim.world import build_models, tier_specs
@@ -133,23 +133,54 @@ def test_faults_time_out_reset_and_refuse() -> None:
     assert result.arm_attempts == (1, 0, 1)
 
 
-def test_score_equals_ledger_arithmetic_with_paid_attempts() -> None:
-    """Replaying the traced attempts into a fresh Ledger gives the simulator's exact score."""
-    rules = RetryRules(free_attempts=3, penalty=0.25, max_attempts=6)
-    sim = run_traced(TINY, "thompson", 200, rules)
+def replay_into_ledger(sim: Simulation) -> Ledger:
+    """A fresh referee Ledger fed every counted attempt of a traced run, ids as the fleet's."""
     assert sim.trace is not None
-    ledger = Ledger(free_attempts=3)
+    ledger = Ledger(free_attempts=sim.router.rules.free_attempts)
     for a in sim.trace:
         if a.counted:
-            assert a.outcome.status is not None
-            ledger.record(str(a.request), sim.names[a.arm], a.outcome.status)
+            status = a.outcome.status
+            ledger.record(str(a.request), sim.names[a.arm], NO_ANSWER if status is None else status)
+    return ledger
+
+
+def test_score_equals_ledger_arithmetic_with_paid_attempts() -> None:
+    """Replaying the traced attempts into a fresh Ledger gives the simulator's exact score."""
+    rules = RetryRules(free_attempts=3, penalty=0.1, max_attempts=6)
+    sim = run_traced(TINY, "thompson", 200, rules)
+    ledger = replay_into_ledger(sim)
     result = sim.result(scenario="tiny", tier="X", strategy="thompson", seed=0)
     assert result.penalised_attempts > 0
-    assert ledger.score(0.25) == sim.ledger.score(0.25)
-    assert result.score == ledger.score(0.25).score
-    assert result.score == result.accepted - 0.25 * result.penalised_attempts
+    assert ledger.score(0.1) == sim.ledger.score(0.1) == sim.score(0.1)
+    assert result.score == ledger.score(0.1).score
+    assert result.score == result.accepted - 0.1 * result.penalised_attempts
     assert result.timeline_score[-1] == result.score
     assert sum(result.arm_attempts) == result.attempts
+
+
+@pytest.mark.parametrize(
+    ("text", "tier", "strategy"),
+    [(TINY, "X", "random"), (FAULTY, "X", "random"), (None, "T3", "ucb1")],
+)
+def test_flat_bookkeeping_is_the_ledger_attempt_for_attempt(
+    text: str | None, tier: str, strategy: str
+) -> None:
+    """The simulator's flat counters equal a Ledger fed the trace: ids, counts, servers, score."""
+    scenario = load("default") if text is None else loads(text)
+    specs = tier_specs(scenario, tier)
+    rules = RetryRules(free_attempts=3, penalty=0.25, max_attempts=6)
+    sim = Simulation(
+        build_models(specs, 4),
+        Router(build_strategy(strategy, len(specs), random.Random(4)), len(specs), rules),
+        rate=scenario.rate,
+        requests=300,
+        trace=True,
+    )
+    sim.run()
+    ledger = replay_into_ledger(sim)
+    assert sim.ledger == ledger
+    assert ledger.penalised > 0 or text is FAULTY
+    assert sim.score(0.25) == ledger.score(0.25)
 
 
 def test_same_seed_gives_identical_results() -> None:

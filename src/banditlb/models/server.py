@@ -52,16 +52,19 @@ class ServerModel:
         self._outcomes = random.Random(f"{seed}/{spec.name}/outcome")
         self._latency = random.Random(f"{seed}/{spec.name}/latency")
         self._faults = random.Random(f"{seed}/{spec.name}/fault")
+        # Hot-path constants (the spec is frozen): `decide` runs once per simulated attempt.
+        lat = spec.latency
+        self._mean = lat.mean
+        self._jittered = lat.jitter > 0
+        low, high = lat.mean - lat.jitter, lat.mean + lat.jitter
+        self._low, self._span = low, high - low  # random.uniform(low, high), term for term
+        self._error_rate = spec.error_rate
+        self._error_status = spec.error_status
+        self._hint = spec.retry_after
 
     @property
     def name(self) -> str:
         return self.spec.name
-
-    def _draw_latency(self) -> float:
-        lat = self.spec.latency
-        if lat.jitter <= 0:
-            return lat.mean
-        return max(0.0, self._latency.uniform(lat.mean - lat.jitter, lat.mean + lat.jitter))
 
     def active_fault(self, now: float) -> FaultSpec | None:
         """The first fault in force at `now` that fires for this request, if any."""
@@ -80,22 +83,36 @@ class ServerModel:
 
     def handle(self, now: float) -> Reply:
         """Decide the answer to a well-formed request arriving at `now`."""
-        latency = self._draw_latency()
-        fault = self.active_fault(now)
-        if fault is not None:
-            kind = Fault(fault.kind)
-            if kind is not Fault.SLOW:
-                return Reply(None, latency, fault=kind)
-            latency += fault.delay
-        if self.limiter is not None:
-            verdict = self.limiter.admit(now)
+        return Reply(*self.decide(now))
+
+    def decide(self, now: float) -> tuple[int | None, float, float | None, Fault | None]:
+        """`handle`'s answer as a plain (status, latency, retry_after, fault) tuple.
+
+        The simulator calls this once per attempt, so no `Reply` is built; the draws (latency,
+        faults, limiter, outcome, in that order) are `handle`'s, which wraps this.
+        """
+        if self._jittered:
+            latency = max(0.0, self._low + self._span * self._latency.random())
+        else:
+            latency = self._mean
+        slow = None
+        if self.spec.faults:
+            fault = self.active_fault(now)
+            if fault is not None:
+                kind = Fault(fault.kind)
+                if kind is not Fault.SLOW:
+                    return None, latency, None, kind
+                latency += fault.delay
+                slow = Fault.SLOW
+        limiter = self.limiter
+        if limiter is not None:
+            verdict = limiter.admit(now)
             if not verdict.ok:
-                hint = round(verdict.retry_after, 3) if self.spec.retry_after else None
-                return Reply(429, latency, hint, fault=Fault.SLOW if fault else None)
-        ok = self._outcomes.random() >= self.spec.error_rate
-        return Reply(
-            200 if ok else self.spec.error_status, latency, fault=Fault.SLOW if fault else None
-        )
+                hint = round(verdict.retry_after, 3) if self._hint else None
+                return 429, latency, hint, slow
+        if self._outcomes.random() >= self._error_rate:
+            return 200, latency, None, slow
+        return self._error_status, latency, None, slow
 
     def capacity(self, now: float) -> float:
         """Sustained admitted requests per second at `now` (inf when unlimited)."""

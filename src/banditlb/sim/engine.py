@@ -30,8 +30,8 @@ from banditlb.clock import VirtualClock
 from banditlb.errors import ConfigError
 from banditlb.models.server import Fault, ServerModel
 from banditlb.models.spec import Scenario
-from banditlb.outcome import Outcome, OutcomeKind, outcome_for_status
-from banditlb.referee import NO_ANSWER, Ledger
+from banditlb.outcome import Outcome, OutcomeKind
+from banditlb.referee import Ledger, Score, ServerCounts
 from banditlb.router import RetryRules, Route, Router, StopReason
 from banditlb.sim.result import SimResult
 from banditlb.sim.world import build_models, resolve_scenario, tier_specs
@@ -45,8 +45,9 @@ DEFAULT_REQUEST_DEADLINE = 10.0
 REFUSED_OUTCOME = Outcome(OutcomeKind.CONNECTION_ERROR)
 _NOT_LISTENING = (Fault.REFUSED, Fault.FLAP)
 
-# (time, seq, request index, request id, route or None for an arrival, arm, outcome)
-_Event = tuple[float, int, int, str, Route | None, int, Outcome | None]
+# (time, seq, request index, route or None for an arrival, arm, outcome); the request's id is
+# str(index), which the referee's bookkeeping below never needs to build.
+_Event = tuple[float, int, int, Route | None, int, Outcome | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +63,12 @@ class AttemptRecord:
 
 
 class Simulation:
-    """One run: arrivals, attempts and answers on a virtual clock, scored by the referee ledger."""
+    """One run: arrivals, attempts and answers on a virtual clock, scored by the referee ledger.
+
+    The referee's bookkeeping is the `Ledger`'s, kept in flat per-request and per-arm counters
+    (request ids here are unique indices, so no dict keyed by id is needed); `ledger` rebuilds
+    the equivalent `Ledger`, and tests check the two agree attempt for attempt.
+    """
 
     def __init__(
         self,
@@ -94,7 +100,7 @@ class Simulation:
         self.attempt_timeout = attempt_timeout
         self.request_deadline = request_deadline
         self.clock = VirtualClock()
-        self.ledger = Ledger(free_attempts=router.rules.free_attempts)
+        self.free_attempts = router.rules.free_attempts
         self.timeouts = 0
         self.connection_errors = 0
         points = max(0, min(timeline_points, requests))
@@ -106,100 +112,179 @@ class Simulation:
         self._heap: list[_Event] = []
         self._seq = itertools.count()
         self._timeout_outcome = Outcome(OutcomeKind.TIMEOUT, latency=attempt_timeout)
-        self._handlers = [model.handle for model in self.models]
         self._may_refuse = [
             any(fault.kind in _NOT_LISTENING for fault in model.spec.faults)
             for model in self.models
         ]
-        self._count = self.ledger.record
+        # The referee's counts: attempts it read per request (index) and per arm.
+        n_arms = len(self.models)
+        self._counted = [0] * requests
+        self._accepted = bytearray(requests)
+        self._ok = [0] * n_arms
+        self._failed = [0] * n_arms
+        self._rate_limited = [0] * n_arms
+        self._total_attempts = 0
+        self._penalised = 0
 
     def run(self) -> None:
-        """Play every request to its end; the clock stops at the last answer."""
+        """Play every request to its end; the clock stops at the last answer.
+
+        One loop, with everything it touches bound to locals: this is the simulator's hot path.
+        """
         heap = self._heap
-        seq = self._seq
+        next_seq = self._seq.__next__
         pop = heapq.heappop
         push = heapq.heappush
-        advance_to = self.clock.advance_to
         start = self.router.start
-        send = self._send
         rate = self.rate
         requests = self.requests
+        request_deadline = self.request_deadline
+        timeout = self.attempt_timeout
+        timeout_outcome = self._timeout_outcome
         trace = self.trace
-        push(heap, (0.0, next(seq), 0, "0", None, -1, None))
+        in_flight = self._in_flight
+        decide = [model.decide for model in self.models]
+        is_down = [
+            model.is_down if may else None
+            for model, may in zip(self.models, self._may_refuse, strict=True)
+        ]
+        points = self.timeline_points
+        bucket_accepted = self._bucket_accepted
+        bucket_penalised = self._bucket_penalised
+        counted = self._counted
+        accepted = self._accepted
+        ok = self._ok
+        failed = self._failed
+        rate_limited = self._rate_limited
+        free = self.free_attempts
+        total_attempts = self._total_attempts
+        penalised = self._penalised
+        timeouts = self.timeouts
+        connection_errors = self.connection_errors
+        refused, flap, hang = Fault.REFUSED, Fault.FLAP, Fault.HANG
+        accepted_kind = OutcomeKind.ACCEPTED
+        limited_kind = OutcomeKind.RATE_LIMITED
+        failed_kind = OutcomeKind.FAILED
+        error_kind = OutcomeKind.CONNECTION_ERROR
+        deadline_reason = StopReason.DEADLINE
+        now = self.clock.now()
+        push(heap, (0.0, next_seq(), 0, None, -1, None))
         while heap:
-            now, _, index, rid, route, arm, outcome = pop(heap)
-            advance_to(now)
+            now, _, index, route, arm, outcome = pop(heap)
             if route is None:  # an arrival: schedule the next one, start routing this one
                 following = index + 1
                 if following < requests:
-                    arrival = following / rate
-                    push(heap, (arrival, next(seq), following, str(following), None, -1, None))
-                send(index, rid, start(), now)
+                    push(heap, (following / rate, next_seq(), following, None, -1, None))
+                route = start()
             else:
                 assert outcome is not None
                 if trace is not None:
                     self._trace(index, arm, now, outcome)
                 route.record(arm, outcome, now)
-                send(index, rid, route, now)
-
-    def _send(self, index: int, rid: str, route: Route, now: float) -> None:
-        """Send the request's next attempt (or finish it); refusals retry at once."""
-        timeout = self.attempt_timeout
-        deadline = index / self.rate + self.request_deadline  # arrival time + deadline
-        while True:
-            if now >= deadline:
-                route.give_up(StopReason.DEADLINE)
-            arm = route.next_arm(now)
-            if arm is None:
-                if self.timeline_points:
-                    self._finish(index, rid)
-                return
-            if self._may_refuse[arm] and self.models[arm].is_down(now):
-                reply = None
-            else:
-                reply = self._handlers[arm](now)
-                if reply.fault in _NOT_LISTENING:
-                    reply = None
-            if reply is None:  # refused: the referee never sees it; the balancer knows at once
-                self.connection_errors += 1
-                if self.trace is not None:
-                    self.trace.append(AttemptRecord(index, arm, now, now, REFUSED_OUTCOME, False))
-                route.record(arm, REFUSED_OUTCOME, now)
-                continue
-            status = reply.status
-            latency = reply.latency
-            if status is not None and latency < timeout:  # the usual case: an HTTP answer
-                self._count(rid, self.names[arm], status)
-                outcome = outcome_for_status(status, reply.retry_after, latency)
-            else:
-                self._count(rid, self.names[arm], NO_ANSWER if status is None else status)
-                if status is None and reply.fault is not Fault.HANG and latency < timeout:
-                    self.connection_errors += 1  # reset, malformed
-                    outcome = Outcome(OutcomeKind.CONNECTION_ERROR, latency=latency)
+            # Send the request's next attempt (or finish it); refusals retry at once.
+            deadline = index / rate + request_deadline  # arrival time + deadline
+            next_arm = route.next_arm
+            while True:
+                if now >= deadline:
+                    route.give_up(deadline_reason)
+                chosen = next_arm(now)
+                if chosen is None:
+                    if points:  # the request is over: add what it scored to its bucket
+                        bucket = index * points // requests
+                        if accepted[index]:
+                            bucket_accepted[bucket] += 1
+                        extra = counted[index] - free
+                        if extra > 0:
+                            bucket_penalised[bucket] += extra
+                    break
+                down = is_down[chosen]
+                if down is not None and down(now):
+                    fault: Fault | None = refused
+                else:
+                    status, latency, retry_after, fault = decide[chosen](now)
+                if fault is refused or fault is flap:
+                    # refused: the referee never sees it; the balancer knows at once
+                    connection_errors += 1
+                    if trace is not None:
+                        trace.append(AttemptRecord(index, chosen, now, now, REFUSED_OUTCOME, False))
+                    route.record(chosen, REFUSED_OUTCOME, now)
+                    continue
+                # The referee counts the attempt (Ledger.record, on flat counters).
+                count = counted[index] + 1
+                counted[index] = count
+                total_attempts += 1
+                if count > free:
+                    penalised += 1
+                if status == 200:
+                    ok[chosen] += 1
+                    accepted[index] = 1
+                elif status == 429:
+                    rate_limited[chosen] += 1
+                else:  # 5xx, or NO_ANSWER for a hang, reset or malformed reply
+                    failed[chosen] += 1
+                if status is not None and latency < timeout:  # the usual case: an HTTP answer
+                    if status == 200:
+                        answer = Outcome(accepted_kind, 200, None, latency)
+                    elif status == 429:
+                        answer = Outcome(limited_kind, 429, retry_after, latency)
+                    else:
+                        answer = Outcome(failed_kind, status, None, latency)
+                elif status is None and fault is not hang and latency < timeout:
+                    connection_errors += 1  # reset, malformed
+                    answer = Outcome(error_kind, latency=latency)
                 else:  # hang, or slower than the balancer waits
-                    self.timeouts += 1
-                    outcome, latency = self._timeout_outcome, timeout
-            if self.trace is not None:
-                self._in_flight[index] = (now, True)
-            heapq.heappush(
-                self._heap, (now + latency, next(self._seq), index, rid, route, arm, outcome)
-            )
-            return
+                    timeouts += 1
+                    answer, latency = timeout_outcome, timeout
+                if trace is not None:
+                    in_flight[index] = (now, True)
+                push(heap, (now + latency, next_seq(), index, route, chosen, answer))
+                break
+        self.clock.advance_to(now)
+        self._total_attempts = total_attempts
+        self._penalised = penalised
+        self.timeouts = timeouts
+        self.connection_errors = connection_errors
 
     def _trace(self, index: int, arm: int, now: float, outcome: Outcome) -> None:
         assert self.trace is not None
         sent, counted = self._in_flight.pop(index)
         self.trace.append(AttemptRecord(index, arm, sent, now, outcome, counted))
 
-    def _finish(self, index: int, rid: str) -> None:
-        """A request is over: add what it scored to its timeline bucket."""
-        ledger = self.ledger
-        bucket = index * self.timeline_points // self.requests
-        if rid in ledger.accepted:
-            self._bucket_accepted[bucket] += 1
-        extra = ledger.attempts.get(rid, 0) - ledger.free_attempts
-        if extra > 0:
-            self._bucket_penalised[bucket] += extra
+    def _server_counts(self) -> dict[str, ServerCounts]:
+        """The referee's per-server counts, keyed by name, for servers that read an attempt."""
+        servers: dict[str, ServerCounts] = {}
+        for arm, name in enumerate(self.names):
+            ok, failed, limited = self._ok[arm], self._failed[arm], self._rate_limited[arm]
+            if ok or failed or limited:
+                counts = servers.setdefault(name, ServerCounts())
+                counts.ok += ok
+                counts.failed += failed
+                counts.rate_limited += limited
+        return servers
+
+    def score(self, penalty: float) -> Score:
+        """The referee's score so far, as `Ledger.score` gives it."""
+        requests = self.requests
+        return Score(
+            requests - self._counted.count(0),
+            self._total_attempts,
+            self._accepted.count(1),
+            self._penalised,
+            penalty,
+        )
+
+    @property
+    def ledger(self) -> Ledger:
+        """The referee's `Ledger` for this run (request ids are the indices as text)."""
+        counted = self._counted
+        return Ledger(
+            free_attempts=self.free_attempts,
+            attempts={str(i): n for i, n in enumerate(counted) if n},
+            accepted={str(i) for i, flag in enumerate(self._accepted) if flag},
+            servers=self._server_counts(),
+            total_attempts=self._total_attempts,
+            penalised=self._penalised,
+        )
 
     def timeline(self) -> tuple[tuple[int, ...], tuple[float, ...]]:
         """Cumulative (requests, score) at the end of each bucket of requests, by arrival."""
@@ -222,8 +307,9 @@ class Simulation:
     ) -> SimResult:
         """The run's totals as plain data (call after `run`)."""
         penalty = self.router.rules.penalty
-        score = self.ledger.score(penalty)
-        counts = [self.ledger.servers.get(name) for name in self.names]
+        score = self.score(penalty)
+        servers = self._server_counts()
+        counts = [servers.get(name) for name in self.names]
         ends, scores = self.timeline()
         return SimResult(
             scenario=scenario,

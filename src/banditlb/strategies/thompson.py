@@ -5,17 +5,30 @@ Thompson (1933); Agrawal & Goyal, "Analysis of Thompson Sampling" (2012).
 Each arm's success probability has a Beta(alpha, beta) posterior; choose draws one sample per
 candidate and takes the largest. By default a 429 counts as a failed attempt, as in the blog's V4:
 the attempt was spent and nothing was accepted. `masked_thompson` (V6) treats 429s differently.
+
+`choose` is the simulator's hottest strategy code: the Beta draws are `BetaSampler`'s exact
+gamma-ratio method (Marsaglia & Tsang), inlined, with each arm's gamma constants cached and
+refreshed when `observe` changes its posterior.
 """
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
 from banditlb.outcome import Outcome, OutcomeKind
-from banditlb.strategies.base import ArmCounts, ArmSnapshot, check_positive
+from banditlb.strategies.base import (
+    TWO_PI,
+    ArmCounts,
+    ArmSnapshot,
+    BetaSampler,
+    check_positive,
+    gamma_constants,
+    normal,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,25 +47,83 @@ class ThompsonConfig:
 
 
 class Thompson:
-    """Beta–Bernoulli Thompson sampling."""
+    """Beta–Bernoulli Thompson sampling.
+
+    `alpha` and `beta` are the posteriors; change them only through `observe`, which keeps
+    the cached gamma constants in step.
+    """
 
     def __init__(self, n_arms: int, rng: random.Random, config: ThompsonConfig) -> None:
         self._rng = rng
+        self._random = rng.random
+        self._sampler = BetaSampler(rng)
         self._config = config
         self.alpha = [config.prior_alpha] * n_arms
         self.beta = [config.prior_beta] * n_arms
         self._counts = ArmCounts(n_arms)
+        # Marsaglia–Tsang (d, c) per arm and shape; d < 0 marks a shape below 1 (slow path).
+        self._d_alpha, self._c_alpha = self._constants(config.prior_alpha, n_arms)
+        self._d_beta, self._c_beta = self._constants(config.prior_beta, n_arms)
+
+    @staticmethod
+    def _constants(shape: float, n_arms: int) -> tuple[list[float], list[float]]:
+        d, c = gamma_constants(shape) if shape >= 1.0 else (-1.0, 0.0)
+        return [d] * n_arms, [c] * n_arms
 
     def choose(self, now: float, candidates: Sequence[int], attempt: int) -> int:
-        draw = self._rng.betavariate
-        return max(candidates, key=lambda arm: draw(self.alpha[arm], self.beta[arm]))
+        """The candidate with the largest Beta(alpha, beta) draw (the first, on a tie)."""
+        random_ = self._random
+        log, sqrt, cos, sin = math.log, math.sqrt, math.cos, math.sin
+        d_alpha, c_alpha = self._d_alpha, self._c_alpha
+        d_beta, c_beta = self._d_beta, self._c_beta
+        best_arm, best = candidates[0], -1.0
+        for arm in candidates:
+            d, e = d_alpha[arm], d_beta[arm]
+            if d < 0.0 or e < 0.0:  # a shape below 1: the general sampler
+                value = self._sampler.draw(self.alpha[arm], self.beta[arm])
+            else:
+                # One Box–Muller pair gives each gamma's first normal; see base.gamma_from,
+                # which this inlines twice (Gamma(alpha) then Gamma(beta)).
+                radius = sqrt(-2.0 * log(1.0 - random_()))
+                angle = TWO_PI * random_()
+                x = radius * cos(angle)
+                c = c_alpha[arm]
+                while True:
+                    v = 1.0 + c * x
+                    if v > 0.0:
+                        v = v * v * v
+                        u = 1.0 - random_()
+                        xx = x * x
+                        if u < 1.0 - 0.0331 * xx * xx or log(u) < 0.5 * xx + d * (1.0 - v + log(v)):
+                            break
+                    x = normal(random_)
+                first = d * v
+                x = radius * sin(angle)
+                c = c_beta[arm]
+                while True:
+                    v = 1.0 + c * x
+                    if v > 0.0:
+                        v = v * v * v
+                        u = 1.0 - random_()
+                        xx = x * x
+                        if u < 1.0 - 0.0331 * xx * xx or log(u) < 0.5 * xx + e * (1.0 - v + log(v)):
+                            break
+                    x = normal(random_)
+                value = first / (first + e * v)
+            if value > best:
+                best_arm, best = arm, value
+        return best_arm
 
     def observe(self, arm: int, outcome: Outcome, now: float, attempt: int) -> None:
         self._counts.record(arm, outcome)
         if outcome.kind is OutcomeKind.ACCEPTED:
-            self.alpha[arm] += 1.0
+            shape = self.alpha[arm] = self.alpha[arm] + 1.0
+            if shape >= 1.0:
+                self._d_alpha[arm], self._c_alpha[arm] = gamma_constants(shape)
         elif outcome.kind is not OutcomeKind.RATE_LIMITED or self._config.rate_limit_is_failure:
-            self.beta[arm] += 1.0
+            shape = self.beta[arm] = self.beta[arm] + 1.0
+            if shape >= 1.0:
+                self._d_beta[arm], self._c_beta[arm] = gamma_constants(shape)
 
     def estimate(self, arm: int, now: float) -> float:
         return self.alpha[arm] / (self.alpha[arm] + self.beta[arm])

@@ -54,10 +54,20 @@ class UCB1:
         return self.choose_with(candidates, self.exploration)
 
     def choose_with(self, candidates: Sequence[int], exploration: float) -> int:
-        """Highest index under `exploration`; ties broken at random (seeded)."""
-        scored = [(self.index(arm, exploration), arm) for arm in candidates]
-        best = max(score for score, _ in scored)
-        ties = [arm for score, arm in scored if score == best]
+        """Highest index under `exploration`; ties broken at random (seeded).
+
+        `index` inlined (same arithmetic, term for term): this runs once per simulated attempt.
+        """
+        pulls, wins, sqrt = self._counts.pulls, self._wins, math.sqrt
+        spread = exploration * math.log(max(self._total, 1))
+        best, ties = -math.inf, []
+        for arm in candidates:
+            tried = pulls[arm]
+            score = wins[arm] / tried + sqrt(spread / tried) if tried else math.inf
+            if score > best:
+                best, ties = score, [arm]
+            elif score == best:
+                ties.append(arm)
         return ties[0] if len(ties) == 1 else ties[self._rng.randrange(len(ties))]
 
     def observe(self, arm: int, outcome: Outcome, now: float, attempt: int) -> None:
