@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-slow lint bench browser clean
+.PHONY: run test test-slow lint bench browser wrk clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,6 +18,13 @@ browser:
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    apt-get install -y -q chromium >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1; } || echo "could not install chromium; browser tests will be skipped"; \
 	  else echo "chromium missing and apt-get unavailable; browser tests will be skipped"; fi; }
+
+# Debian's wrk for the balancer throughput benchmark; skipped when present or when apt is unavailable.
+wrk:
+	@command -v wrk >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get install -y -q wrk >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q wrk >/dev/null 2>&1; } || echo "could not install wrk; the wrk benchmark will be skipped"; \
+	  else echo "wrk missing and apt-get unavailable; the wrk benchmark will be skipped"; fi; }
 
 run: $(STAMP)
 	$(BIN)/banditlb run
@@ -33,7 +40,8 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests
 	$(BIN)/mypy
 
-bench: $(STAMP)
+# BANDITLB_SOAK_SECONDS shortens the 10-minute soak, e.g. `BANDITLB_SOAK_SECONDS=60 make bench`.
+bench: $(STAMP) wrk
 	$(BIN)/python -m pytest -q -s -m bench -p no:randomly --timeout 1800
 
 clean:

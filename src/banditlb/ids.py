@@ -9,13 +9,13 @@ from banditlb.errors import InvalidIdError
 
 ID_LENGTH = 24
 ID_ALPHABET = string.ascii_letters + string.digits
-_ALLOWED = frozenset(ID_ALPHABET.encode("ascii"))
 ID_RULE = f"the id must be exactly {ID_LENGTH} ASCII letters or digits"
 
 
 def is_valid_id(raw: bytes) -> bool:
     """True when `raw` is a well-formed id; cheap enough for the request path."""
-    return len(raw) == ID_LENGTH and all(byte in _ALLOWED for byte in raw)
+    # bytes.isalnum() is ASCII-only: exactly [A-Za-z0-9], in C rather than a Python loop.
+    return len(raw) == ID_LENGTH and raw.isalnum()
 
 
 def parse_id(raw: bytes | str) -> str:

@@ -2,20 +2,24 @@
 
 The lifespan opens the aiohttp session, builds the strategy, router, `Balancer` and
 `LiveStats`, starts the recorder, and puts them on `app.state.balancer` as a `BalancerState`.
-Routes: `POST /` (the game), `GET /healthz`, `GET /api/state` (settings, live stats, strategy).
+Routes: `POST /` (the game), `GET /healthz` (alive), `GET /readyz` (strategy built, 503 until),
+`GET /api/state` (settings, live stats, strategy), `GET /metrics` (Prometheus).
+Every error answer is JSON `{"error": "..."}`, unknown paths and methods included.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import random
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, cast
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
@@ -23,6 +27,7 @@ from starlette.routing import BaseRoute, Route
 from banditlb.balancer.balancer import Balancer, Delivery
 from banditlb.balancer.downstream import Downstream, HttpDownstream, make_session
 from banditlb.balancer.intake import OverloadedError, read_id
+from banditlb.balancer.metrics import metrics_registry, metrics_route
 from banditlb.balancer.recording import NullRecorder, Recorder
 from banditlb.balancer.settings import BalancerSettings
 from banditlb.balancer.stats import LiveStats
@@ -31,6 +36,8 @@ from banditlb.errors import BanditLBError
 from banditlb.router import Router
 from banditlb.strategies.base import Strategy
 from banditlb.strategies.registry import build_strategy
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -53,34 +60,61 @@ def balancer_state(request: Request) -> BalancerState:
     return state
 
 
-def delivery_response(delivery: Delivery) -> JSONResponse:
-    """200 delivered; 502 attempted but not delivered; 503 when no attempt could be made."""
+def delivery_response(delivery: Delivery, retry_after_s: int | None = None) -> JSONResponse:
+    """200 delivered; 502 attempted but not delivered; 503 when no attempt could be made
+    (with `Retry-After: retry_after_s` when given)."""
     if delivery.delivered:
         body = {"id": delivery.request_id, "server": delivery.server, "attempts": delivery.attempts}
         return JSONResponse(body)
     body = {"id": delivery.request_id, "attempts": delivery.attempts, "error": delivery.stop.value}
-    return JSONResponse(body, status_code=502 if delivery.attempts else 503)
+    if delivery.attempts:
+        return JSONResponse(body, status_code=502)
+    headers = None if retry_after_s is None else {"Retry-After": str(retry_after_s)}
+    return JSONResponse(body, status_code=503, headers=headers)
+
+
+def unblocked_in(state: BalancerState) -> int:
+    """Whole seconds (at least 1) until the first server leaves its Retry-After."""
+    wait = min(state.router.blocked_until) - state.clock.now()
+    return max(1, math.ceil(wait)) if math.isfinite(wait) else 1
 
 
 async def submit(request: Request) -> JSONResponse:
     """`POST /`: validate the id, then let the Balancer deliver it."""
     state = balancer_state(request)
-    request_id = await read_id(request)
-    if state.in_flight >= state.settings.max_in_flight:
+    if state.in_flight >= state.settings.max_in_flight:  # before reading: shed load cheaply
         raise OverloadedError(
             f"balancer overloaded: {state.in_flight} requests in flight, "
             f"max_in_flight is {state.settings.max_in_flight}"
         )
     state.in_flight += 1
     try:
+        request_id = await read_id(request, state.settings.body_timeout)
         delivery = await state.balancer.forward(request_id)
     finally:
         state.in_flight -= 1
-    return delivery_response(delivery)
+    if delivery.delivered or delivery.attempts:
+        return delivery_response(delivery)
+    return delivery_response(delivery, unblocked_in(state))
 
 
 async def healthz(request: Request) -> JSONResponse:
+    """Alive: the process answers."""
     return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> JSONResponse:
+    """Ready: upstreams configured and the strategy built (the lifespan has run); else 503."""
+    state: BalancerState | None = getattr(request.app.state, "balancer", None)
+    if state is None or not state.settings.upstreams:
+        return JSONResponse({"error": "not ready: the balancer is not started"}, status_code=503)
+    return JSONResponse(
+        {
+            "status": "ready",
+            "upstreams": len(state.settings.upstreams),
+            "strategy": state.settings.strategy,
+        }
+    )
 
 
 def json_safe(value: Any) -> Any:
@@ -132,7 +166,21 @@ async def banditlb_error(request: Request, exc: Exception) -> JSONResponse:
     """Every BanditLBError becomes `{"error": "..."}`, 400 unless the error says otherwise."""
     balancer_state(request).stats.reject()
     status = getattr(exc, "http_status", 400)
-    return JSONResponse({"error": str(exc)}, status_code=status)
+    retry_after = getattr(exc, "retry_after_s", None)
+    headers = None if retry_after is None else {"Retry-After": str(retry_after)}
+    return JSONResponse({"error": str(exc)}, status_code=status, headers=headers)
+
+
+async def http_error(request: Request, exc: Exception) -> JSONResponse:
+    """Starlette's own errors (unknown path 404, wrong method 405) as JSON, headers kept."""
+    http = cast(HTTPException, exc)  # registered for HTTPException only
+    return JSONResponse({"error": http.detail}, status_code=http.status_code, headers=http.headers)
+
+
+async def server_error(request: Request, exc: Exception) -> JSONResponse:
+    """A bug: logged with its traceback, answered 500 JSON without details."""
+    log.error("unhandled error", exc_info=exc, extra={"path": request.url.path})
+    return JSONResponse({"error": "internal error"}, status_code=500)
 
 
 def create_app(
@@ -150,6 +198,9 @@ def create_app(
     are mounted after the balancer's own (e.g. the dashboard's, with `state_document` as
     its state provider).
     """
+
+    # Read at scrape time, by when `app` below is bound; None until the lifespan has run.
+    registry = metrics_registry(lambda: getattr(app.state, "balancer", None))
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -183,13 +234,20 @@ def create_app(
             )
             yield
 
-    return Starlette(
+    app = Starlette(
         routes=[
             Route("/", submit, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
             Route("/api/state", api_state, methods=["GET"]),
+            metrics_route(registry),
             *extra_routes,
         ],
-        exception_handlers={BanditLBError: banditlb_error},
+        exception_handlers={
+            BanditLBError: banditlb_error,
+            HTTPException: http_error,
+            Exception: server_error,
+        },
         lifespan=lifespan,
     )
+    return app

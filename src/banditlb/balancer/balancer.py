@@ -83,7 +83,7 @@ class Balancer:
                 break
             outcome = await self._downstream.send(arm, request_id)
             route.record(arm, outcome, self._clock.now())
-            self.stats.attempt(arm, outcome.kind, route.attempts)
+            self.stats.attempt(arm, outcome.kind, route.attempts, outcome.latency)
             self._recorder.record(
                 AttemptRecord(
                     request_no=request_no,

@@ -4,6 +4,7 @@ on a pre-bound socket (tests and in-process runs; port 0 picks a free port)."""
 from __future__ import annotations
 
 import asyncio
+import math
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,16 +13,53 @@ from typing import Any
 import uvicorn
 
 
-def uvicorn_server(app: Any, host: str, port: int) -> uvicorn.Server:
+def json_log_config(level: str) -> dict[str, Any]:
+    """uvicorn's own logs as JSON lines on stderr (`banditlb.logs.JsonFormatter`); no access log."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": "banditlb.logs.JsonFormatter"}},
+        "handlers": {
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "formatter": "json",
+                "stream": "ext://sys.stderr",
+            }
+        },
+        "loggers": {
+            "uvicorn": {"handlers": ["stderr"], "level": level.upper(), "propagate": False},
+            "uvicorn.access": {"handlers": [], "propagate": False},
+        },
+    }
+
+
+def uvicorn_server(
+    app: Any,
+    host: str,
+    port: int,
+    *,
+    grace: float | None = None,
+    log_level: str = "warning",
+    json_logs: bool = False,
+) -> uvicorn.Server:
+    """uvicorn for `app`; on SIGTERM/SIGINT it stops accepting, lets in-flight requests finish
+    for up to `grace` seconds (None: as long as they take), then runs the lifespan's shutdown
+    (which flushes the recorder). "auto" picks uvloop and httptools when installed (they are,
+    with uvicorn[standard]); no access log, so nothing is formatted per request. `json_logs`
+    makes uvicorn's own lines JSON like banditlb's (the CLI sets it; tests leave it off)."""
+    extra: dict[str, Any] = {"log_config": json_log_config(log_level)} if json_logs else {}
     config = uvicorn.Config(
         app,
         host=host,
         port=port,
-        log_level="warning",
+        log_level=log_level,
+        access_log=False,
         loop="auto",
         http="auto",
         ws="none",
         lifespan="on",
+        timeout_graceful_shutdown=None if grace is None else max(1, math.ceil(grace)),
+        **extra,
     )
     return uvicorn.Server(config)
 

@@ -50,6 +50,7 @@ class BalancerSettings:
     host: str = "127.0.0.1"
     port: int = 8000
     max_in_flight: int = 1024
+    body_timeout: float = 5.0  # seconds a client may take to send its body (then 408)
     label: str = ""
     tier: str = ""
     scenario: str = ""
@@ -61,7 +62,7 @@ class BalancerSettings:
         if len(set(names)) != len(names):
             dup = next(n for n in names if names.count(n) > 1)
             raise ConfigError(f"upstream names must be unique; {dup!r} is used twice")
-        for name in ("attempt_timeout", "request_deadline"):
+        for name in ("attempt_timeout", "request_deadline", "body_timeout"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0):
                 raise ConfigError(f"{name} must be a finite number of seconds > 0, got {value!r}")

@@ -119,16 +119,21 @@ class LiveStats:
         self.penalised_attempts = 0
         self.arm_kinds = [dict.fromkeys(_KINDS, 0) for _ in self.servers]
         self.latency = LatencyHistogram()
+        self.attempt_latency = [LatencyHistogram() for _ in self.servers]
         self.ring = SecondRing()
 
     @property
     def requests(self) -> int:
         return sum(self.results.values())
 
-    def attempt(self, arm: int, kind: OutcomeKind, attempt: int) -> None:
+    def attempt(
+        self, arm: int, kind: OutcomeKind, attempt: int, latency_s: float | None = None
+    ) -> None:
         """Count one downstream attempt (1-based `attempt` within its request)."""
         self.attempts += 1
         self.arm_kinds[arm][kind] += 1
+        if latency_s is not None:
+            self.attempt_latency[arm].add(latency_s)
         if attempt > self.free_attempts:
             self.penalised_attempts += 1
 

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import gc
+import ipaddress
+import logging
+import math
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from banditlb.balancer.app import create_app
+from banditlb.balancer.recording import Recorder
 from banditlb.balancer.serving import uvicorn_server
 from banditlb.balancer.settings import (
     BalancerSettings,
@@ -15,7 +21,10 @@ from banditlb.balancer.settings import (
     tier_upstreams,
 )
 from banditlb.errors import ConfigError
+from banditlb.logs import LEVELS, configure_logging
 from banditlb.strategies.registry import DEFAULT_STRATEGY
+
+log = logging.getLogger(__name__)
 
 
 def serve(
@@ -43,8 +52,20 @@ def serve(
     attempt_timeout: Annotated[float, typer.Option(help="Seconds per downstream attempt.")] = 2.0,
     deadline: Annotated[float, typer.Option(help="Seconds per client request overall.")] = 10.0,
     label: Annotated[str, typer.Option(help="A name for this balancer in stats.")] = "",
+    max_in_flight: Annotated[
+        int, typer.Option(help="Client requests served at once; beyond it 503 + Retry-After.")
+    ] = 1024,
+    grace: Annotated[
+        float, typer.Option(help="Seconds in-flight requests get to finish on SIGTERM.")
+    ] = 10.0,
+    db: Annotated[
+        Path | None, typer.Option(help="Record every attempt in this run store (SQLite).")
+    ] = None,
+    log_level: Annotated[
+        str, typer.Option(help=f"Log level: {', '.join(LEVELS)}. Logs are JSON on stderr.")
+    ] = "warning",
 ) -> None:
-    """Run the balancer (POST / with an id; GET /healthz; GET /api/state)."""
+    """Run the balancer (POST / with an id; GET /healthz, /readyz, /metrics, /api/state)."""
     if (upstreams is None) == (tier is None):
         raise ConfigError("give exactly one of --upstreams or --tier")
     if tier is not None:
@@ -64,9 +85,41 @@ def serve(
         label=label or (tier or "balancer"),
         tier=tier or "",
         scenario=scenario or ("default" if tier else ""),
+        max_in_flight=max_in_flight,
     )
-    server = uvicorn_server(create_app(settings), settings.host, settings.port)
+    if not (math.isfinite(grace) and grace > 0):
+        raise ConfigError(f"grace must be a finite number of seconds > 0, got {grace!r}")
+    configure_logging(log_level)  # last check; it is also the first side effect
+    recorder: Recorder | None = None
+    if db is not None:
+        from banditlb.store import SqliteRecorder, live_run
+
+        recorder = SqliteRecorder(db, run=live_run(settings.summary()), penalty=penalty)
+    app = create_app(settings, recorder=recorder)
+    server = uvicorn_server(
+        app, settings.host, settings.port, grace=grace, log_level=log_level.lower(), json_logs=True
+    )
+    log.info(
+        "serving",
+        extra={"host": settings.host, "port": settings.port, "upstreams": len(servers)},
+    )
+    if not is_loopback(settings.host):
+        # Every route but POST / is read-only, so no admin token exists to require; but
+        # /api/state and /metrics show upstream addresses to whoever can reach this port.
+        log.warning("listening beyond loopback", extra={"host": settings.host})
+    # Everything built so far lives for the whole run: keep it out of the cyclic GC's scans.
+    gc.freeze()
     server.run()  # uvicorn's own loop factory: uvloop when installed
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` (an address or "localhost") only accepts connections from this machine."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def register(app: typer.Typer) -> None:
