@@ -115,3 +115,32 @@ def test_bad_serve_options_exit_2_with_one_line(
         main(["serve", "--upstreams", "127.0.0.1:4000", *option])
     assert info.value.code == 2
     assert message in " ".join(capsys.readouterr().err.split())
+
+
+async def test_serve_records_into_the_default_store_and_serves_its_dashboard(
+    tmp_path: Path,
+) -> None:
+    """Without --db, `serve` records its live run in the user's store and the same process
+    serves /dashboard and /api/runs over it (the test's data dir is a temporary one)."""
+    port = free_port()
+    async with Fleet(scenario.loads(SLOW.replace("0.6", "0.01")), ephemeral=True) as fleet:
+        host, upstream_port = fleet.address("slow")
+        command = banditlb_command(
+            "serve", "--upstreams", f"{host}:{upstream_port}", "--port", str(port)
+        )
+        process = await start_process("balancer", command)
+        try:
+            url = f"http://127.0.0.1:{port}"
+            await wait_healthy(process, f"{url}/healthz")
+            async with httpx.AsyncClient(base_url=url, timeout=10.0) as client:
+                sent = await client.post("/", content=new_id(random.Random(1)))
+                page = await client.get("/dashboard")
+                runs = (await client.get("/api/runs")).json()
+        finally:
+            await process.stop()
+    assert sent.status_code == 200
+    assert page.status_code == 200
+    assert "text/html" in page.headers["content-type"]
+    live = [run for run in runs["runs"] if run["source"] == "live"]
+    assert len(live) == 1
+    assert live[0]["strategy"] == "planner"

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from banditlb.balancer.app import create_app
+from banditlb.balancer.app import create_app, state_document
 from banditlb.balancer.recording import Recorder
 from banditlb.balancer.serving import uvicorn_server
 from banditlb.balancer.settings import (
@@ -20,8 +20,11 @@ from banditlb.balancer.settings import (
     parse_upstreams,
     tier_upstreams,
 )
+from banditlb.dashboard import dashboard_routes
 from banditlb.errors import ConfigError
 from banditlb.logs import LEVELS, configure_logging
+from banditlb.models import scenario as scenario_io
+from banditlb.store import SqliteRecorder, default_path, live_run
 from banditlb.strategies.registry import DEFAULT_STRATEGY
 
 log = logging.getLogger(__name__)
@@ -59,8 +62,12 @@ def serve(
         float, typer.Option(help="Seconds in-flight requests get to finish on SIGTERM.")
     ] = 10.0,
     db: Annotated[
-        Path | None, typer.Option(help="Record every attempt in this run store (SQLite).")
+        Path | None,
+        typer.Option(help="Run store (SQLite) to record into and to show on the dashboard."),
     ] = None,
+    record: Annotated[
+        bool, typer.Option(help="Record every attempt in the run store (off the request path).")
+    ] = True,
     log_level: Annotated[
         str, typer.Option(help=f"Log level: {', '.join(LEVELS)}. Logs are JSON on stderr.")
     ] = "warning",
@@ -90,12 +97,14 @@ def serve(
     if not (math.isfinite(grace) and grace > 0):
         raise ConfigError(f"grace must be a finite number of seconds > 0, got {grace!r}")
     configure_logging(log_level)  # last check; it is also the first side effect
+    store_path = db or default_path()
     recorder: Recorder | None = None
-    if db is not None:
-        from banditlb.store import SqliteRecorder, live_run
-
-        recorder = SqliteRecorder(db, run=live_run(settings.summary()), penalty=penalty)
-    app = create_app(settings, recorder=recorder)
+    if record:
+        recorder = SqliteRecorder(store_path, run=live_run(settings.summary()), penalty=penalty)
+    dashboard = dashboard_routes(
+        store_path, state_document, oracle_per_request=tier_bound(settings, tier)
+    )
+    app = create_app(settings, recorder=recorder, extra_routes=dashboard)
     server = uvicorn_server(
         app, settings.host, settings.port, grace=grace, log_level=log_level.lower(), json_logs=True
     )
@@ -110,6 +119,16 @@ def serve(
     # Everything built so far lives for the whole run: keep it out of the cyclic GC's scans.
     gc.freeze()
     server.run()  # uvicorn's own loop factory: uvloop when installed
+
+
+def tier_bound(settings: BalancerSettings, tier: str | None) -> float | None:
+    """The oracle's score per request for a scenario tier (the dashboard's regret baseline)."""
+    if tier is None:
+        return None
+    from banditlb.oracle import oracle_bound  # scipy: loaded only when there is a tier
+
+    world = scenario_io.load(settings.scenario)
+    return oracle_bound(world, tier, penalty=settings.penalty).score_per_request
 
 
 def is_loopback(host: str) -> bool:
