@@ -61,6 +61,18 @@ def test_primal_dual_prices_rise_with_429s() -> None:
     assert math.isclose(sum(policy.prices()), 1.0)
 
 
+def test_primal_dual_choice_follows_prices_through_rebasing() -> None:
+    """Kept price weights match `prices()` even after log prices are shifted and rebased."""
+    policy = PrimalDualBwKConfig(learning_rate=1.0, rate_limit_budget=0.01).build(
+        3, random.Random(0)
+    )
+    for step in range(300):
+        policy.observe(step % 3, LIMITED if step % 3 == 0 else OK, 0.0, 1)
+    weights = policy._weight
+    assert [w / sum(weights) for w in weights] == pytest.approx(policy.prices(), rel=1e-9)
+    assert policy.choose(0.0, [0, 1, 2], 1) != 0
+
+
 def test_exp3_distribution_mixes_uniform_exploration() -> None:
     """With equal weights every candidate has probability 1/K; a win raises that arm's share."""
     policy = Exp3Config(gamma=0.2).build(3, random.Random(0))

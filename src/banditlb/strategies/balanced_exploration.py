@@ -12,10 +12,14 @@ reward / (1 + P(429) / budget); the potentially optimal set holds each arm whose
 consumption) of any arm. Choose plays, among the candidates in that set, the one with the fewest
 (discounted) plays, so the set is explored evenly and shrinks as the bounds tighten. A server
 pushed past its capacity answers 429s, its value drops, and others join the set.
+
+Each choice computes the confidence width sqrt(exploration · ln(t + 1)) once and scores every
+arm from the per-arm estimates `ResourceEstimates` caches when it records an observation.
 """
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -61,16 +65,49 @@ class BalancedExploration:
 
     def potentially_optimal(self, candidates: Sequence[int]) -> list[int]:
         """Candidates whose optimistic value reaches the best pessimistic value."""
-        floor = max(self.pessimistic(a) for a in range(len(self.stats.n)))
-        return [a for a in candidates if self.optimistic(a) >= floor]
+        pool, _ = self._scan(candidates)
+        return pool
+
+    def _scan(self, candidates: Sequence[int]) -> tuple[list[int], list[int]]:
+        """The potentially optimal candidates, and those of them with the fewest plays."""
+        s = self.stats
+        width, budget = s.width(), self._budget
+        floor = -1.0
+        for reward, limited, root_inv in zip(s.rewards, s.limited_rates, s.root_inv, strict=True):
+            # pessimistic(arm), inlined: LCB reward over UCB consumption
+            radius = width * root_inv
+            low = reward - radius
+            if low > 0.0:
+                high = limited + radius
+                value = low / (1.0 + (high if high < 1.0 else 1.0) / budget)
+                floor = value if value > floor else floor
+            elif floor < 0.0:
+                floor = 0.0
+        rewards, limited_rates, root_invs, plays = s.rewards, s.limited_rates, s.root_inv, s.n
+        pool: list[int] = []
+        least: list[int] = []
+        fewest = math.inf
+        for arm in candidates:
+            # optimistic(arm), inlined: UCB reward over LCB consumption
+            radius = width * root_invs[arm]
+            high = rewards[arm] + radius
+            low = limited_rates[arm] - radius
+            value = (high if high < 1.0 else 1.0) / (1.0 + (low if low > 0.0 else 0.0) / budget)
+            if value >= floor:
+                pool.append(arm)
+                n = plays[arm]
+                if n < fewest:
+                    fewest, least = n, [arm]
+                elif n == fewest:
+                    least.append(arm)
+        return pool, least
 
     def choose(self, now: float, candidates: Sequence[int], attempt: int) -> int:
-        pool = self.potentially_optimal(candidates)
-        if not pool:
+        """Among potentially optimal candidates, the one with the fewest (discounted) plays."""
+        _, least = self._scan(candidates)
+        if not least:
             return max(candidates, key=self.optimistic)
-        least = min(self.stats.n[a] for a in pool)
-        ties = [a for a in pool if self.stats.n[a] == least]
-        return ties[0] if len(ties) == 1 else ties[self._rng.randrange(len(ties))]
+        return least[0] if len(least) == 1 else least[self._rng.randrange(len(least))]
 
     def observe(self, arm: int, outcome: Outcome, now: float, attempt: int) -> None:
         self._counts.record(arm, outcome)

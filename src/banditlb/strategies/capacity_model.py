@@ -23,6 +23,8 @@ from banditlb.outcome import Outcome
 
 _EPS = 1e-9
 _CONFIRM = 2  # Retry-Afters that must agree on a window boundary before we trust it
+WINDOW_EPS = _EPS  # in_window's slack at the window edge, for callers that inline its fast path
+CONFIRM = _CONFIRM  # aligned(arm) is phase_hits[arm] >= CONFIRM > phase_misses[arm]
 _PHASE_TOLERANCE = 0.002  # seconds; Retry-After comes rounded to the millisecond
 
 
@@ -54,6 +56,12 @@ class CapacityModel:
         self.phase = [0.0] * n_arms
         self.phase_hits = [0] * n_arms
         self.phase_misses = [0] * n_arms
+        # in_window's count for an aligned arm: sends at or after `_start` (the fixed window's
+        # start it was counted for), kept in step by every append and trim; `_sends_len` notices
+        # a `sends` deque changed from outside, which forces a recount.
+        self._start = [math.nan] * n_arms
+        self._in_start = [0] * n_arms
+        self._sends_len = [0] * n_arms
 
     def aligned(self, arm: int) -> bool:
         """Whether Retry-Afters agree on the arm's window boundaries (a fixed window).
@@ -67,13 +75,33 @@ class CapacityModel:
         """Admitted sends to `arm` in its current fixed window if aligned, else the sliding one."""
         sends = self.sends[arm]
         edge = now - self.window + _EPS
-        while sends and sends[0] <= edge:
-            sends.popleft()
-        if not self.aligned(arm):
+        if sends and sends[0] <= edge:
+            if len(sends) != self._sends_len[arm]:
+                self._start[arm] = math.nan  # changed from outside: recount when next aligned
+            start = self._start[arm]
+            dropped = 0
+            while sends and sends[0] <= edge:
+                if sends.popleft() >= start:
+                    dropped += 1
+            self._in_start[arm] -= dropped
+            self._sends_len[arm] = len(sends)
+        if self.phase_hits[arm] < _CONFIRM or self.phase_misses[arm] >= _CONFIRM:  # aligned()
             return len(sends)
         phase, width = self.phase[arm], self.window
         start = phase + math.floor((now - phase) / width + _EPS) * width - _EPS
-        return sum(1 for t in sends if t >= start)
+        if start != self._start[arm] or len(sends) != self._sends_len[arm]:
+            self._start[arm] = start
+            self._in_start[arm] = sum(1 for t in sends if t >= start)
+            self._sends_len[arm] = len(sends)
+        return self._in_start[arm]
+
+    def _append_send(self, arm: int, sent_at: float) -> None:
+        sends = self.sends[arm]
+        if len(sends) != self._sends_len[arm]:
+            self._start[arm] = math.nan  # changed from outside: recount when next aligned
+        self._in_start[arm] += sent_at >= self._start[arm]
+        sends.append(sent_at)
+        self._sends_len[arm] = len(sends)
 
     def _learn_boundary(self, arm: int, window_end: float) -> None:
         """A Retry-After that ends a fixed window puts its boundary at `window_end`."""
@@ -148,7 +176,7 @@ class CapacityModel:
             return
         if outcome.status is None:
             return  # no answer: we cannot tell whether the server admitted it
-        self.sends[arm].append(sent_at)
+        self._append_send(arm, sent_at)
         admitted = self.in_window(arm, sent_at)
         if admitted > self.cap[arm]:
             self.cap[arm] = float(admitted)

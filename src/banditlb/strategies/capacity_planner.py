@@ -27,11 +27,12 @@ Not one of the blog's eight; it combines a limiter model, a flow LP and Thompson
    first attempts to plentiful flaky servers and saves scarce good capacity for retries.
 4. Choose scores each candidate with room under its cap by the LP's dual index
    p · (1 − W_j) − μ_i (W_j: value of the id's later attempts, μ_i: server i's capacity price),
-   p being a Thompson draw on attempts up to `explore_attempts` (exploration where a miss still
-   leaves retries) and the posterior mean on later ones. The top-scoring servers are the plan's;
-   among ties it follows the plan's shares by deficit (stride) scheduling, and when the plan's
-   servers are full the index picks the right substitute. If no candidate has room, the most
-   reliable one outside an outage is sent a probe. O(candidates) per choice.
+   p being a Thompson draw (`BetaSampler`) on attempts up to `explore_attempts` (exploration
+   where a miss still leaves retries) and the posterior mean on later ones. The top-scoring
+   servers are the plan's; among ties it follows the plan's shares by deficit (stride)
+   scheduling, and when the plan's servers are full the index picks the right substitute. If no
+   candidate has room, the most reliable one outside an outage is sent a probe. O(candidates)
+   per choice.
 """
 
 from __future__ import annotations
@@ -45,8 +46,8 @@ from typing import ClassVar
 
 from banditlb.errors import ConfigError
 from banditlb.outcome import Outcome, OutcomeKind
-from banditlb.strategies.base import ArmCounts, ArmSnapshot, check_positive
-from banditlb.strategies.capacity_model import CapacityModel
+from banditlb.strategies.base import ArmCounts, ArmSnapshot, BetaSampler, check_positive
+from banditlb.strategies.capacity_model import CONFIRM, WINDOW_EPS, CapacityModel
 from banditlb.strategies.flow_plan import FlowPlan, solve_flow_plan
 
 _PLAN_CACHE = 512
@@ -100,6 +101,7 @@ class CapacityPlanner:
 
     def __init__(self, n_arms: int, rng: random.Random, config: CapacityPlannerConfig) -> None:
         self._rng = rng
+        self._draw = BetaSampler(rng).draw
         self._config = config
         self._n = n_arms
         self.wins = [0] * n_arms
@@ -200,25 +202,46 @@ class CapacityPlanner:
         later = 1.0 - self.plan.later_value[level]
         price = self.plan.capacity_price
         explore = attempt <= self._config.explore_attempts
-        draw = self._rng.betavariate
+        draw = self._draw
         wins, losses = self.wins, self.losses
+        outage_until, cap, in_window = model.outage_until, model.cap, model.in_window
+        sends_of, hits, misses = model.sends, model.phase_hits, model.phase_misses
+        edge = now - model.window + WINDOW_EPS  # what model.in_window trims up to
+        inf = math.inf
         roomy = []
-        top = -math.inf
+        values = []
+        full = []  # candidates without room, in order: the only ones probe_due can pick
+        top = -inf
         for arm in candidates:
-            if model.has_room(arm, now):
-                w, f = wins[arm], losses[arm]
-                p = draw(1.0 + w, 1.0 + f) if explore else (1.0 + w) / (2.0 + w + f)
-                value = p * later - price[arm]
-                roomy.append((value, arm))
-                top = max(top, value)
-        best, best_deficit = -1, -math.inf
-        for value, arm in roomy:
+            # model.has_room(arm, now), inlined; in_window(arm, now) is len(sends) when
+            # nothing expired and the arm is not aligned, so it is only called otherwise
+            if outage_until[arm] > now:
+                full.append(arm)
+                continue
+            room = cap[arm]
+            if room != inf:
+                sends = sends_of[arm]
+                if (sends and sends[0] <= edge) or (hits[arm] >= CONFIRM > misses[arm]):
+                    if in_window(arm, now) >= room:
+                        full.append(arm)
+                        continue
+                elif len(sends) >= room:
+                    full.append(arm)
+                    continue
+            w, f = wins[arm], losses[arm]
+            p = draw(1.0 + w, 1.0 + f) if explore else (1.0 + w) / (2.0 + w + f)
+            value = p * later - price[arm]
+            roomy.append(arm)
+            values.append(value)
+            top = value if value > top else top
+        best, best_deficit = -1, -inf
+        for value, arm in zip(values, roomy, strict=True):
             if value >= top - _TIE:
                 deficit = shares[arm] * total - sent[arm]
                 if deficit > best_deficit:
                     best, best_deficit = arm, deficit
-        if attempt == 1:
-            probe = model.probe_due(now, candidates, self.wanted)
+        if attempt == 1 and full:
+            probe = model.probe_due(now, full, self.wanted)
             if probe is not None:
                 best = probe
         if best < 0:

@@ -4,7 +4,8 @@ Raj & Kalyani, "Taming Non-stationary Bandits: A Bayesian Approach" (2017). Afte
 observation all arms' success and failure counts are multiplied by the discount γ and the played
 arm adds its result, so old evidence fades geometrically and the posterior
 Beta(prior_alpha + S_i, prior_beta + F_i) widens again for arms not played lately. A 429 counts as
-a failure, so an arm that starts rate limiting loses its share quickly.
+a failure, so an arm that starts rate limiting loses its share quickly. Draws come from
+`BetaSampler` (exact Marsaglia–Tsang gamma ratio).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import ClassVar
 
 from banditlb.errors import ConfigError
 from banditlb.outcome import Outcome, OutcomeKind
-from banditlb.strategies.base import ArmCounts, ArmSnapshot, check_positive
+from banditlb.strategies.base import ArmCounts, ArmSnapshot, BetaSampler, check_positive
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +43,7 @@ class DiscountedThompson:
 
     def __init__(self, n_arms: int, rng: random.Random, config: DiscountedThompsonConfig) -> None:
         self._rng = rng
+        self._draw = BetaSampler(rng).draw
         self._config = config
         self.successes = [0.0] * n_arms
         self.failures = [0.0] * n_arms
@@ -54,8 +56,15 @@ class DiscountedThompson:
         return self._config.prior_beta + self.failures[arm]
 
     def choose(self, now: float, candidates: Sequence[int], attempt: int) -> int:
-        draw = self._rng.betavariate
-        return max(candidates, key=lambda a: draw(self._alpha(a), self._beta(a)))
+        """The candidate with the largest posterior draw (the first, on a tie)."""
+        draw, successes, failures = self._draw, self.successes, self.failures
+        prior_alpha, prior_beta = self._config.prior_alpha, self._config.prior_beta
+        best_arm, best = candidates[0], -1.0
+        for arm in candidates:
+            value = draw(prior_alpha + successes[arm], prior_beta + failures[arm])
+            if value > best:
+                best_arm, best = arm, value
+        return best_arm
 
     def observe(self, arm: int, outcome: Outcome, now: float, attempt: int) -> None:
         self._counts.record(arm, outcome)

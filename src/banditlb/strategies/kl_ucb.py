@@ -35,11 +35,29 @@ def bernoulli_kl(p: float, q: float) -> float:
 
 
 def kl_upper(mean: float, bound: float, tolerance: float) -> float:
-    """The largest q in [mean, 1] with kl(mean, q) <= bound, by bisection."""
+    """The largest q in [mean, 1] with kl(mean, q) <= bound, by bisection.
+
+    `bernoulli_kl(mean, mid)` is inlined (same arithmetic, so the same answer): this runs on
+    every observation.
+    """
+    log = math.log
     low, high = mean, 1.0
+    if mean <= 0.0:  # kl(0, q) = -ln(1 - q)
+        while high - low > tolerance:
+            mid = (low + high) / 2.0
+            q = _EPS if mid < _EPS else (mid if mid < 1.0 - _EPS else 1.0 - _EPS)
+            if log(1.0 / (1.0 - q)) > bound:
+                high = mid
+            else:
+                low = mid
+        return low
+    if mean >= 1.0:
+        return low  # [1, 1]: nothing to search
+    miss = 1.0 - mean
     while high - low > tolerance:
         mid = (low + high) / 2.0
-        if bernoulli_kl(mean, mid) > bound:
+        q = _EPS if mid < _EPS else (mid if mid < 1.0 - _EPS else 1.0 - _EPS)
+        if mean * log(mean / q) + miss * log(miss / (1.0 - q)) > bound:
             high = mid
         else:
             low = mid
@@ -96,10 +114,18 @@ class KLUCB:
             self._log_t_at_refresh = log_t
             for arm in range(len(self.plays)):
                 self._refresh(arm)
-        scored = [(self._index[a], a) for a in candidates]
-        best = max(s for s, _ in scored)
-        ties = [a for s, a in scored if s == best]
-        return ties[0] if len(ties) == 1 else ties[self._rng.randrange(len(ties))]
+        index = self._index
+        best, best_arm, ties = -math.inf, candidates[0], 0
+        for arm in candidates:
+            value = index[arm]
+            if value > best:
+                best, best_arm, ties = value, arm, 1
+            elif value == best:
+                ties += 1
+        if ties == 1:
+            return best_arm
+        tied = [a for a in candidates if index[a] == best]
+        return tied[self._rng.randrange(len(tied))]
 
     def observe(self, arm: int, outcome: Outcome, now: float, attempt: int) -> None:
         self._counts.record(arm, outcome)

@@ -42,24 +42,36 @@ class ResourceEstimates:
         self.accepted = [0.0] * n_arms
         self.limited = [0.0] * n_arms
         self.t = 0
+        # Per-arm caches, refreshed by `record` for the arm it changes: the estimates and
+        # 1 / sqrt(n + 1), so radius(arm) = width() · root_inv[arm] costs one multiplication.
+        self.rewards = [0.5] * n_arms
+        self.limited_rates = [0.0] * n_arms
+        self.root_inv = [1.0] * n_arms
 
     def record(self, arm: int, outcome: Outcome) -> None:
         g = self.discount
         self.t += 1
-        self.n[arm] = g * self.n[arm] + 1.0
-        self.accepted[arm] = g * self.accepted[arm] + outcome.accepted
-        self.limited[arm] = g * self.limited[arm] + outcome.rate_limited
+        n = self.n[arm] = g * self.n[arm] + 1.0
+        accepted = self.accepted[arm] = g * self.accepted[arm] + outcome.accepted
+        limited = self.limited[arm] = g * self.limited[arm] + outcome.rate_limited
+        self.rewards[arm] = (accepted + 0.5) / (n + 1.0)
+        self.limited_rates[arm] = limited / (n + 1.0)
+        self.root_inv[arm] = 1.0 / math.sqrt(n + 1.0)
+
+    def width(self) -> float:
+        """The arm-independent factor of the radius: sqrt(exploration · ln(t + 1))."""
+        return math.sqrt(self.exploration * math.log(self.t + 1.0))
 
     def radius(self, arm: int) -> float:
-        return math.sqrt(self.exploration * math.log(self.t + 1.0) / (self.n[arm] + 1.0))
+        return self.width() * self.root_inv[arm]
 
     def reward(self, arm: int) -> float:
         """Estimated P(accepted) per attempt (prior 1/2)."""
-        return (self.accepted[arm] + 0.5) / (self.n[arm] + 1.0)
+        return self.rewards[arm]
 
     def rate_limited(self, arm: int) -> float:
         """Estimated P(429) per attempt (prior 0)."""
-        return self.limited[arm] / (self.n[arm] + 1.0)
+        return self.limited_rates[arm]
 
     def reward_ucb(self, arm: int) -> float:
         return min(1.0, self.reward(arm) + self.radius(arm))

@@ -11,6 +11,10 @@ v_k ← v_k · (1 + ε)^(c_k / b_k) with c_k the round's consumption and b_k the
 normalised. Choose takes argmax UCB(reward) / Σ_k v_k · LCB(consumption_k / b_k). A server that
 429s more than its budget share grows an expensive price and loses traffic until its 429s stop;
 then time's price, which grows every round, pulls its relative price back down.
+
+The prices are kept as unnormalised weights exp(log price − reference), refreshed in `observe`
+for the (at most three) resources a round consumed; choose normalises them by their sum once and
+scores candidates from the per-arm estimates `ResourceEstimates` caches. No exp per choice.
 """
 
 from __future__ import annotations
@@ -59,6 +63,11 @@ class PrimalDualBwK:
         # log prices: index 0 time, 1 free attempts, 2 + i server i's capacity
         self._log_price = [0.0] * (n_arms + 2)
         self._log_step = math.log1p(config.learning_rate)
+        self._fail_step = self._log_step / self._fail_budget
+        self._limit_step = self._log_step / config.rate_limit_budget
+        # weights exp(log price − _reference), _reference <= max log price (no overflow)
+        self._reference = 0.0
+        self._weight = [1.0] * (n_arms + 2)
         self._counts = ArmCounts(n_arms)
 
     def prices(self) -> list[float]:
@@ -69,35 +78,57 @@ class PrimalDualBwK:
         return [r / total for r in raw]
 
     def choose(self, now: float, candidates: Sequence[int], attempt: int) -> int:
-        price = self.prices()
+        """argmax over candidates of UCB(reward) / Σ_k price_k · LCB(consumption_k / b_k)."""
         s = self.stats
-        budget = self._config.rate_limit_budget
-
-        def bang_per_buck(arm: int) -> float:
-            cost = (
-                price[0]
-                + price[1] * s.failed_lcb(arm) / self._fail_budget
-                + price[2 + arm] * s.limited_lcb(arm) / budget
-            )
-            return s.reward_ucb(arm) / max(cost, 1e-300)
-
-        scored = [(bang_per_buck(a), a) for a in candidates]
-        best = max(v for v, _ in scored)
-        ties = [a for v, a in scored if v == best]
+        weight = self._weight
+        scale = 1.0 / sum(weight)  # normalises the weights into prices
+        time_price = weight[0] * scale
+        fail_price = weight[1] * scale / self._fail_budget
+        limit_scale = scale / self._config.rate_limit_budget
+        width = s.width()
+        rewards, limited_rates, root_inv = s.rewards, s.limited_rates, s.root_inv
+        values = []
+        best = -1.0
+        for arm in candidates:
+            radius = width * root_inv[arm]
+            reward = rewards[arm]
+            failed = 1.0 - reward - radius  # s.failed_lcb(arm) before clipping at 0
+            limited = limited_rates[arm] - radius  # s.limited_lcb(arm) before clipping at 0
+            cost = time_price
+            if failed > 0.0:
+                cost += fail_price * failed
+            if limited > 0.0:
+                cost += weight[2 + arm] * limit_scale * limited
+            high = reward + radius
+            value = (high if high < 1.0 else 1.0) / (cost if cost > 1e-300 else 1e-300)
+            values.append(value)
+            best = value if value > best else best
+        ties = [arm for arm, value in zip(candidates, values, strict=True) if value == best]
         return ties[0] if len(ties) == 1 else ties[self._rng.randrange(len(ties))]
 
     def observe(self, arm: int, outcome: Outcome, now: float, attempt: int) -> None:
         self._counts.record(arm, outcome)
         self.stats.record(arm, outcome)
-        step = self._log_step
-        self._log_price[0] += step
+        log_price, weight, reference = self._log_price, self._weight, self._reference
+        exp = math.exp
+        log_price[0] += self._log_step
+        weight[0] = exp(log_price[0] - reference)
         if not outcome.accepted:
-            self._log_price[1] += step / self._fail_budget
+            log_price[1] += self._fail_step
+            weight[1] = exp(log_price[1] - reference)
         if outcome.rate_limited:
-            self._log_price[2 + arm] += step / self._config.rate_limit_budget
-        top = max(self._log_price)
-        if top > 500.0:
-            self._log_price = [w - top for w in self._log_price]
+            k = 2 + arm
+            log_price[k] += self._limit_step
+            weight[k] = exp(log_price[k] - reference)
+        top = max(log_price)
+        if top > 500.0:  # shift every log price (and the reference): prices stay the same
+            self._log_price = log_price = [w - top for w in log_price]
+            reference -= top
+            top = 0.0
+        if top - reference > 200.0:  # rebase before the weights could overflow
+            reference = top
+            self._weight = [exp(w - reference) for w in log_price]
+        self._reference = reference
 
     def estimate(self, arm: int, now: float) -> float:
         return self.stats.reward(arm)

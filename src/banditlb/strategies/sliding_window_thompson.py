@@ -8,7 +8,8 @@ Thompson Sampling for Non-Stationary Settings" (JAIR 2020).
 Each arm keeps its last `window_requests` observations (0: no count limit) and forgets those older
 than `window_seconds` (0: no age limit); at least one limit must be set. Memory is bounded: one
 deque per arm, capped by the count limit or pruned by age. A 429 counts as a failure, as in the
-blog, so a server that starts rate limiting loses its share within one window.
+blog, so a server that starts rate limiting loses its share within one window. Draws come from
+`BetaSampler` (exact Marsaglia–Tsang gamma ratio).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import ClassVar
 
 from banditlb.errors import ConfigError
 from banditlb.outcome import Outcome, OutcomeKind
-from banditlb.strategies.base import ArmCounts, ArmSnapshot, check_positive
+from banditlb.strategies.base import ArmCounts, ArmSnapshot, BetaSampler, check_positive
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +54,7 @@ class SlidingWindowThompson:
         self, n_arms: int, rng: random.Random, config: SlidingWindowThompsonConfig
     ) -> None:
         self._rng = rng
+        self._draw = BetaSampler(rng).draw
         self._config = config
         maxlen = config.window_requests or None
         self._seen: list[deque[tuple[float, bool]]] = [deque(maxlen=maxlen) for _ in range(n_arms)]
@@ -74,11 +76,14 @@ class SlidingWindowThompson:
         return self.wins[arm], len(self._seen[arm]) - self.wins[arm]
 
     def choose(self, now: float, candidates: Sequence[int], attempt: int) -> int:
-        draw = self._rng.betavariate
+        draw, seen, wins = self._draw, self._seen, self.wins
+        aged = self._config.window_seconds > 0
         best, best_draw = candidates[0], -1.0
         for arm in candidates:
-            wins, losses = self.window(arm, now)
-            value = draw(1.0 + wins, 1.0 + losses)
+            if aged:
+                self._forget(arm, now)
+            won = wins[arm]
+            value = draw(1.0 + won, 1.0 + (len(seen[arm]) - won))
             if value > best_draw:
                 best, best_draw = arm, value
         return best

@@ -7,7 +7,8 @@ Evaluation of Thompson Sampling" (2011). For attempt j the draw is
 Beta(1 + s·f_j, 1 + f·f_j) with s, f the arm's accepted and failed counts and f_j the scale for
 attempt j (default 0.5, 0.75, 1.0; attempts beyond the third use the third). A smaller scale widens
 the posterior, so first attempts, which have retries behind them, explore more and the last
-free attempt exploits. A 429 counts as a failed attempt, as in the blog.
+free attempt exploits. A 429 counts as a failed attempt, as in the blog. Draws come from
+`BetaSampler` (exact Marsaglia–Tsang gamma ratio).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import ClassVar
 
 from banditlb.errors import ConfigError
 from banditlb.outcome import Outcome, OutcomeKind
-from banditlb.strategies.base import ArmCounts, ArmSnapshot
+from banditlb.strategies.base import ArmCounts, ArmSnapshot, BetaSampler
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +48,7 @@ class VarianceScaledThompson:
         self, n_arms: int, rng: random.Random, config: VarianceScaledThompsonConfig
     ) -> None:
         self._rng = rng
+        self._draw = BetaSampler(rng).draw
         self._config = config
         self._scales = (config.first_scale, config.second_scale, config.third_scale)
         self.wins = [0] * n_arms
@@ -58,9 +60,15 @@ class VarianceScaledThompson:
         return self._scales[min(max(attempt, 1), len(self._scales)) - 1]
 
     def choose(self, now: float, candidates: Sequence[int], attempt: int) -> int:
+        """The candidate with the largest scaled Beta draw (the first, on a tie)."""
         f = self.scale(attempt)
-        draw = self._rng.betavariate
-        return max(candidates, key=lambda a: draw(1.0 + self.wins[a] * f, 1.0 + self.losses[a] * f))
+        draw, wins, losses = self._draw, self.wins, self.losses
+        best_arm, best = candidates[0], -1.0
+        for arm in candidates:
+            value = draw(1.0 + wins[arm] * f, 1.0 + losses[arm] * f)
+            if value > best:
+                best_arm, best = arm, value
+        return best_arm
 
     def observe(self, arm: int, outcome: Outcome, now: float, attempt: int) -> None:
         self._counts.record(arm, outcome)
