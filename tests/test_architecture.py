@@ -26,6 +26,9 @@ FORBIDDEN_MODULES = {
     "banditlb.dashboard",
     "banditlb.cli",
     "time",
+    "datetime",
+    "threading",
+    "subprocess",
 }
 FORBIDDEN_CALLS = {
     "random.random",
@@ -35,6 +38,13 @@ FORBIDDEN_CALLS = {
     "random.shuffle",
     "random.uniform",
     "random.seed",
+    "random.randint",
+    "random.sample",
+    "random.gauss",
+    "random.expovariate",
+    "random.gammavariate",
+    "random.getrandbits",
+    "random.choices",
 }
 
 
@@ -84,3 +94,49 @@ def test_there_are_pure_modules_to_check() -> None:
     """The walk above sees the strategy and model packages (guards against a moved folder)."""
     names = {p.name for p in pure_files()}
     assert {"thompson.py", "limits.py", "server.py", "router.py"} <= names
+
+
+def test_the_rule_catches_a_wall_clock_import() -> None:
+    """The import walk sees `from datetime import datetime` and `import time` as forbidden."""
+    tree = ast.parse("import time\nfrom datetime import datetime\nimport random\n")
+    names = imported_modules(tree)
+    assert {"time", "datetime"} <= {n for n in names if n in FORBIDDEN_MODULES}
+    assert "random" not in FORBIDDEN_MODULES  # random.Random passed in is allowed
+
+
+MUTABLE_DISPLAYS = (ast.Dict, ast.List, ast.Set, ast.DictComp, ast.ListComp, ast.SetComp)
+MUTABLE_FACTORIES = {"dict", "list", "set", "deque", "defaultdict", "Counter", "OrderedDict"}
+
+
+def module_level_mutables(tree: ast.Module) -> list[str]:
+    """Names bound at module level to a dict, list or set (literal or built), except __all__."""
+    found = []
+    for node in tree.body:
+        if isinstance(node, ast.Assign):
+            targets, value = node.targets, node.value
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            targets, value = [node.target], node.value
+        else:
+            continue
+        names = [ast.unparse(target) for target in targets]
+        built = isinstance(value, ast.Call) and (
+            ast.unparse(value.func).rsplit(".", 1)[-1] in MUTABLE_FACTORIES
+        )
+        if names != ["__all__"] and (isinstance(value, MUTABLE_DISPLAYS) or built):
+            found.extend(names)
+    return found
+
+
+@pytest.mark.parametrize(
+    "path", sorted(PACKAGE.rglob("*.py")), ids=lambda p: str(p.relative_to(PACKAGE))
+)
+def test_no_module_level_mutable_containers(path: Path) -> None:
+    """Module constants are tuples, frozensets or read-only mappings: no shared mutable state."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    assert module_level_mutables(tree) == [], path.name
+
+
+def test_the_mutable_rule_sees_dicts_lists_and_sets() -> None:
+    """The scan flags `X = {}`, `Y: list[int] = []` and `Z = set()`, not tuples or __all__."""
+    tree = ast.parse("X = {}\nY: list[int] = []\nZ = set()\nT = (1,)\n__all__ = ['a']\n")
+    assert module_level_mutables(tree) == ["X", "Y", "Z"]

@@ -73,3 +73,31 @@ def test_unknown_tier_is_a_config_error() -> None:
     """A tier the scenario lacks is named in the error."""
     with pytest.raises(ConfigError, match="unknown tier 'T7'"):
         oracle_bound("default", "T7")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"penalty": -1.0}, "penalty must be a finite number >= 0, got -1.0"),
+        ({"penalty": math.nan}, "penalty must be a finite number >= 0, got nan"),
+        ({"rate": math.inf}, "rate must be a finite number > 0 requests/s, got inf"),
+        ({"horizon": math.nan}, "horizon must be a finite number > 0 s, got nan"),
+        ({"max_attempts": 2}, r"need 1 <= free_attempts \(3\) <= max_attempts \(2\)"),
+    ],
+)
+def test_bad_bound_parameters_are_config_errors(kwargs: dict[str, float], message: str) -> None:
+    """A negative or non-finite penalty, rate or horizon is refused, naming the value."""
+    with pytest.raises(ConfigError, match=message):
+        oracle_bound("default", "T2", **kwargs)  # type: ignore[arg-type]
+
+
+def test_oracle_cli_refuses_a_negative_penalty(capsys: pytest.CaptureFixture[str]) -> None:
+    """`banditlb oracle --penalty -1` is one error line and exit status 2, not a bound."""
+    from banditlb.cli.main import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(["oracle", "--tier", "T2", "--penalty", "-1"])
+    assert exited.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.err == "error: penalty must be a finite number >= 0, got -1.0\n"
+    assert "at most" not in captured.out

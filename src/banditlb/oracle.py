@@ -102,10 +102,14 @@ def solve_lp(
     """Solve the bound's LP for success probabilities `p` and capacities (math.inf = none)."""
     if len(p) != len(capacity) or not p:
         raise ConfigError(f"need one capacity per server, got {len(p)} p and {len(capacity)}")
-    if rate <= 0:
-        raise ConfigError(f"rate must be > 0 requests/s, got {rate!r}")
+    if not (math.isfinite(rate) and rate > 0):
+        raise ConfigError(f"rate must be a finite number > 0 requests/s, got {rate!r}")
+    if not (math.isfinite(penalty) and penalty >= 0):
+        raise ConfigError(f"penalty must be a finite number >= 0, got {penalty!r}")
     if not 1 <= free_attempts <= max_attempts:
-        raise ConfigError(f"need 1 <= free_attempts ({free_attempts}) <= max_attempts")
+        raise ConfigError(
+            f"need 1 <= free_attempts ({free_attempts}) <= max_attempts ({max_attempts})"
+        )
     n_servers = len(p)
     n_steps = attempts_considered(penalty, free_attempts, max_attempts)
     probs = np.asarray(p, dtype=float)
@@ -176,8 +180,8 @@ def oracle_bound(
             f"unknown tier {tier!r} in scenario {world.name!r}; tiers: {', '.join(world.tiers())}"
         )
     span = DEFAULT_HORIZON if horizon is None else horizon
-    if span <= 0:
-        raise ConfigError(f"horizon must be > 0 s, got {span!r}")
+    if not (math.isfinite(span) and span > 0):
+        raise ConfigError(f"horizon must be a finite number > 0 s, got {span!r}")
     arrivals = world.rate if rate is None else rate
     models = [ServerModel(spec, world.seed) for spec in specs]
     p = [1.0 - spec.error_rate for spec in specs]

@@ -22,6 +22,10 @@ from banditlb.cli.main import main
         (["load", "--url", "http://127.0.0.1:9/", "--rps", "0"], "rps must be a finite number"),
         (["run", "--strategy", "nope"], "unknown strategy 'nope'"),
         (["run", "--duration", "0"], "duration must be a finite number of seconds > 0"),
+        (["run", "--penalty", "-1"], "penalty must be a finite number >= 0, got -1.0"),
+        (["run", "--control-port", "0"], "control_port must be between 1 and 65535, got 0"),
+        (["run", "--base-port", "65535"], "base_port 65535 leaves no room for 3 balancers"),
+        (["load", "--url", "127.0.0.1:9"], "url must be an http:// or https:// URL with a host"),
     ],
 )
 def test_bad_arguments_exit_2_with_one_line(
@@ -31,7 +35,9 @@ def test_bad_arguments_exit_2_with_one_line(
     with pytest.raises(SystemExit) as info:
         main(argv)
     assert info.value.code == 2
-    err = " ".join(capsys.readouterr().err.split())
+    raw = capsys.readouterr().err
+    assert raw.count("\n") == 1, raw
+    err = " ".join(raw.split())
     assert err.startswith("error: ")
     assert message in err
 

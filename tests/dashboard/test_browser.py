@@ -203,7 +203,9 @@ def test_live_page_without_a_balancer_says_so(
     """The standalone dashboard's live page explains that only stored runs are served."""
     url, _ = stored
     page.goto(f"{url}/dashboard")
-    page.wait_for_selector("#no-live:not(.hidden)")
+    notice = page.wait_for_selector("#no-live:not(.hidden)")
+    assert notice is not None
+    assert "serves stored runs only" in notice.inner_text()
 
 
 def test_live_page_follows_a_real_balancer(page: Page, tmp_path: Path) -> None:

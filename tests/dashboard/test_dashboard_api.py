@@ -53,7 +53,7 @@ async def test_unknown_and_malformed_runs(client: httpx.AsyncClient) -> None:
         assert "no run 20261127-201500-ffff" in missing.json()["error"]
         bad = await client.get(f"/api/runs/..%2F..%2Fetc{suffix}")
         assert bad.status_code in (400, 404)
-        assert "error" in bad.json() if bad.status_code == 400 else True
+        assert bad.json()["error"]
     malformed = await client.get("/api/runs/not-a-run")
     assert malformed.status_code == 400
     assert "bad run id" in malformed.json()["error"]
@@ -146,6 +146,8 @@ async def test_the_api_is_read_only(client: httpx.AsyncClient) -> None:
     for method in ("POST", "PUT", "DELETE"):
         response = await client.request(method, f"/api/runs/{LIVE_ID}")
         assert response.status_code == 405
+        assert "Method Not Allowed" in response.json()["error"]
+        assert set(response.headers["allow"].split(", ")) == {"GET", "HEAD"}
 
 
 async def test_a_missing_database_lists_nothing(tmp_path: Path) -> None:
@@ -171,3 +173,21 @@ async def test_a_database_of_another_version_is_503(tmp_path: Path) -> None:
         response = await client.get("/api/runs")
     assert response.status_code == 503
     assert "schema version 1" in response.json()["error"]
+
+
+async def test_unknown_paths_are_json_404s(client: httpx.AsyncClient) -> None:
+    """A path no route matches answers 404 with a JSON error naming the path."""
+    response = await client.get("/api/nothing-here")
+    assert response.status_code == 404
+    assert response.json() == {"error": "/api/nothing-here: Not Found"}
+
+
+async def test_a_file_that_is_not_a_database_is_503(tmp_path: Path) -> None:
+    """A run file that is not SQLite at all is a 503 JSON error, not a 500 traceback."""
+    (tmp_path / "junk.db").write_text("not a database, only text " * 40)
+    app = create_dashboard_app(tmp_path / "junk.db")
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://dash") as client:
+        response = await client.get("/api/runs")
+    assert response.status_code == 503
+    assert "file is not a database" in response.json()["error"]

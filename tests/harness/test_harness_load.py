@@ -153,9 +153,14 @@ def test_percentile_nearest_rank() -> None:
         ({"max_in_flight": 0}, "max_in_flight must be >= 1, got 0"),
         ({"referee": "http://x"}, r"a referee needs a tier \(--tier T1\) to reset and score"),
         ({"penalty": -0.5}, "penalty must be a finite number >= 0, got -0.5"),
+        ({"url": "notaurl"}, "url must be an http:// or https:// URL with a host, got 'notaurl'"),
+        ({"url": "ftp://h/"}, "url must be an http:// or https:// URL with a host"),
+        ({"url": "http:///x"}, "url must be an http:// or https:// URL with a host"),
+        ({"url": "http://h:99999/"}, "url must be an http:// URL with a valid port"),
+        ({"referee": "localhost:3999", "tier": "T1"}, "referee must be an http:// or https://"),
     ],
 )
 def test_bad_plans(kwargs: dict[str, object], message: str) -> None:
     """A bad load plan is a ConfigError naming the value and the rule."""
     with pytest.raises(ConfigError, match=message):
-        LoadPlan(url="http://127.0.0.1:1/", **kwargs)  # type: ignore[arg-type]
+        LoadPlan(**{"url": "http://127.0.0.1:1/", **kwargs})  # type: ignore[arg-type]

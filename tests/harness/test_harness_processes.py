@@ -77,6 +77,21 @@ async def test_wait_healthy_reports_an_early_exit() -> None:
         await process.stop()
 
 
+async def test_a_child_ending_with_one_error_line_is_reported_on_one_line() -> None:
+    """A child that prints `error: ...` and exits 2 is reported on one line with that reason."""
+    script = "import sys; sys.stderr.write('error: port must be <= 65535\\n'); sys.exit(2)"
+    process = await start_process("balancer-T9", [sys.executable, "-c", script])
+    try:
+        with pytest.raises(ProcessError) as failed:
+            await wait_healthy(process, "http://127.0.0.1:9/healthz", timeout=20)
+    finally:
+        await process.stop()
+    assert str(failed.value) == (
+        "balancer-T9 exited with status 2 before http://127.0.0.1:9/healthz was healthy: "
+        "port must be <= 65535"
+    )
+
+
 def is_free(port: int) -> bool:
     with socket.socket() as probe:
         try:

@@ -60,6 +60,8 @@ def test_sim_writes_tables_csv_and_plots(
         (["sim", "--strategies", "nope"], "unknown strategy 'nope'"),
         (["sim", "--tiers", "T9"], "unknown tier 'T9'"),
         (["oracle", "--tier", "T9"], "unknown tier 'T9'"),
+        (["sim", "--jobs", "0"], "jobs must be >= 1, got 0"),
+        (["sim", "--rate", "-1"], "rate must be a finite number > 0 requests/s, got -1.0"),
     ],
 )
 def test_bad_names_exit_2_with_one_error(
@@ -69,7 +71,10 @@ def test_bad_names_exit_2_with_one_error(
     with pytest.raises(SystemExit) as exited:
         main(args)
     assert exited.value.code == 2
-    assert message in " ".join(capsys.readouterr().err.split())
+    captured = capsys.readouterr()
+    assert captured.err.count("\n") == 1
+    assert message in captured.err
+    assert captured.out == ""  # no progress bar or table before the error
 
 
 def test_oracle_prints_bound_and_allocation(capsys: pytest.CaptureFixture[str]) -> None:
@@ -112,3 +117,12 @@ def test_bad_out_or_db_fails_before_simulating(
         assert message in " ".join(captured.err.split())
         assert "runs," not in captured.out  # the sweep never ran
     assert not (tmp_path / "runs.db").exists()
+
+
+def test_oracle_table_is_not_squeezed_when_piped(capsys: pytest.CaptureFixture[str]) -> None:
+    """Piped output keeps every T2 server name and number whole (no '…' truncation)."""
+    run_ok(["oracle", "--tier", "T2"])
+    out = capsys.readouterr().out
+    assert "…" not in out
+    row = next(line for line in out.splitlines() if "t2-1 " in line)
+    assert [cell.strip() for cell in row.split("│")][1:4] == ["t2-1", "0.92", "2"]

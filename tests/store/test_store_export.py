@@ -169,3 +169,53 @@ def test_runs_without_a_database_and_dashboard_help(tmp_path: Path) -> None:
     helped = runner.invoke(build_app(), ["dashboard", "--help"], env={"COLUMNS": "200"})
     assert helped.exit_code == 0
     assert "--port" in helped.output
+
+
+def test_export_to_a_bad_path_is_a_store_error(conn: sqlite3.Connection, tmp_path: Path) -> None:
+    """A folder, a missing folder or an unwritable target is a StoreError naming the path."""
+    run_id = seed_run(conn)
+    with pytest.raises(StoreError, match="is a directory"):
+        export_attempts(conn, run_id=run_id, fmt="csv", out=tmp_path)
+    missing = tmp_path / "nope" / "x.csv"
+    with pytest.raises(StoreError, match=r"folder .*nope' does not exist"):
+        export_attempts(conn, run_id=run_id, fmt="parquet", out=missing)
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(StoreError, match=r"folder .*file' does not exist"):
+        export_attempts(conn, run_id=run_id, fmt="csv", out=blocker / "x.csv")
+
+
+def test_cli_bad_database_or_output_exits_2_with_one_line(
+    db_path: Path, conn: sqlite3.Connection, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`runs`/`export` on a folder or a non-SQLite file, or to a folder, is one error line."""
+    run_id = seed_run(conn)
+    junk = tmp_path / "junk.db"
+    junk.write_text("not a database, only text " * 40)
+    cases = [
+        (["runs", "--db", str(tmp_path)], "is a directory"),
+        (["runs", "--db", str(junk)], "file is not a database"),
+        (["export", run_id, "--db", str(junk)], "file is not a database"),
+        (["export", run_id, "--db", str(db_path), "--out", str(tmp_path)], "is a directory"),
+    ]
+    for argv, message in cases:
+        with pytest.raises(SystemExit) as stopped:
+            main(argv)
+        assert stopped.value.code == 2, argv
+        err = capsys.readouterr().err
+        assert err.startswith("error: "), argv
+        assert message in " ".join(err.split()), argv
+        assert "Traceback" not in err
+
+
+def test_runs_table_keeps_ids_whole_when_piped(
+    db_path: Path, conn: sqlite3.Connection, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Piped `banditlb runs` (no terminal, default width) shows the full run id to copy."""
+    run_id = seed_run(conn)
+    with pytest.raises(SystemExit) as stopped:
+        main(["runs", "--db", str(db_path)])
+    assert stopped.value.code == 0
+    out = capsys.readouterr().out
+    assert run_id in out
+    assert "…" not in out

@@ -74,3 +74,27 @@ def test_default_path_is_runs_db_in_the_user_data_dir() -> None:
     path = default_path()
     assert path.name == "runs.db"
     assert path.parent.name == "banditlb"
+
+
+def test_directory_as_database_is_a_store_error(tmp_path: Path) -> None:
+    """A folder given as the run database is refused with a message naming it."""
+    with pytest.raises(StoreError, match="is a directory"):
+        connect(tmp_path)
+
+
+def test_file_that_is_not_sqlite_is_a_store_error(tmp_path: Path) -> None:
+    """A non-SQLite file is a StoreError (not a raw sqlite3 error), read-write and read-only."""
+    junk = tmp_path / "junk.db"
+    junk.write_text("not a database at all, just some text that is long enough" * 20)
+    with pytest.raises(StoreError, match=r"junk\.db.*not usable: file is not a database"):
+        connect(junk)
+    with pytest.raises(StoreError, match=r"junk\.db.*not usable: file is not a database"):
+        connect_readonly(junk)
+
+
+def test_database_under_a_file_is_a_store_error(tmp_path: Path) -> None:
+    """A path whose parent is a regular file cannot be created; the error names the path."""
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(StoreError, match="cannot create its folder"):
+        connect(blocker / "runs.db")

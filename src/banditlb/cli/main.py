@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
+from typing import NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from banditlb.errors import BanditLBError
 
@@ -54,10 +57,42 @@ def build_app() -> typer.Typer:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run the CLI; expected errors print one line and exit with status 2."""
+    """Run the CLI; bad input (ours or a bad option value) prints one line and exits with 2."""
     app = build_app()
+    args = sys.argv[1:] if argv is None else list(argv)
     try:
-        app(args=argv, standalone_mode=True)
+        code = app(args=args or ["--help"], prog_name="banditlb", standalone_mode=False)
     except BanditLBError as exc:
-        Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False)
-        sys.exit(2)
+        fail(str(exc))
+    except usage_errors() as exc:  # unknown option or command, out-of-range value, ...
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        formatter = getattr(exc, "format_message", None)
+        message = formatter() if callable(formatter) else str(exc)
+        fail(f"{message}{hint}")
+    except typer.Abort:
+        fail("aborted", status=1)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def usage_errors() -> tuple[type[Exception], ...]:
+    """Typer's usage-error base: `typer.TyperException` since Typer vendored Click (0.26), and
+    Click's `ClickException` for older Typer releases that use the real Click."""
+    found: list[type[Exception]] = []
+    vendored = getattr(typer, "TyperException", None)
+    if isinstance(vendored, type) and issubclass(vendored, Exception):
+        found.append(vendored)
+    try:
+        click_exceptions = importlib.import_module("click.exceptions")
+    except ImportError:
+        click_exceptions = None
+    if click_exceptions is not None:
+        found.append(click_exceptions.ClickException)
+    return tuple(found)
+
+
+def fail(message: str, *, status: int = 2) -> NoReturn:
+    """Print `error: message` as one unwrapped line on stderr and exit with `status`."""
+    console = Console(stderr=True, soft_wrap=True)
+    console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    sys.exit(status)

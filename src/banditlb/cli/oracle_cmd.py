@@ -31,6 +31,8 @@ def oracle(
 ) -> None:
     """Print the best expected score per request any strategy could reach, and how."""
     console = Console()
+    if not console.is_terminal:  # a pipe or file: do not squeeze the table into 80 columns
+        console = Console(width=max(console.width, 160))
     bound = oracle_bound(
         scenario,
         tier,

@@ -26,6 +26,8 @@ def runs(
     """List stored runs: id, source, strategy, scenario, tier, requests, score, % of oracle."""
     path = db or default_path()
     console = Console()
+    if not console.is_terminal:  # a pipe or file: keep run ids whole instead of squeezing
+        console = Console(width=max(console.width, 160))
     if not path.exists():
         console.print(f"no runs stored yet ({path})")
         return

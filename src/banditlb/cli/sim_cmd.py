@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -64,6 +65,10 @@ def sim(
     console = Console()
     if not console.is_terminal:  # a pipe or file: do not squeeze the tables into 80 columns
         console = Console(width=max(console.width, 110))
+    if jobs is not None and jobs < 1:  # checked here too, so no progress bar is left behind
+        raise ConfigError(f"jobs must be >= 1, got {jobs}")
+    if rate is not None and not (math.isfinite(rate) and rate > 0):
+        raise ConfigError(f"rate must be a finite number > 0 requests/s, got {rate!r}")
     world = resolve_scenario(scenario)
     spec = SweepSpec(
         scenario=world,
@@ -75,6 +80,11 @@ def sim(
         rate=rate,
         params=parse_params(param or []),
     )
+    check_out_dir(out)
+    if store:  # a bad --db fails now, not after the whole sweep
+        from banditlb.store import connect, default_path
+
+        connect(db or default_path()).close()
     started = time.perf_counter()
     columns = (
         TextColumn("[bold]simulating"),
@@ -108,6 +118,16 @@ def sim(
         + ", ".join(str(path) for path in written),
         highlight=False,
     )
+
+
+def check_out_dir(out: Path) -> None:
+    """`--out` must be a folder that exists or can be made."""
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {str(out)!r} is a file; give a folder for the results")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"--out {str(out)!r}: cannot make the folder: {exc.strerror}") from None
 
 
 def save_runs(

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from banditlb.dashboard.events import StateProvider
@@ -17,6 +18,14 @@ async def _home(request: Request) -> Response:
     return RedirectResponse("/dashboard/compare")
 
 
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own 404/405 (no such route, wrong method) as `{"error": ...}`, like the API."""
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    detail = exc.detail if isinstance(exc, HTTPException) else "internal error"
+    headers = getattr(exc, "headers", None)
+    return JSONResponse({"error": f"{request.url.path[:80]}: {detail}"}, status, headers=headers)
+
+
 def create_dashboard_app(
     store_path: Path | str | None = None, *, state_provider: StateProvider | None = None
 ) -> Starlette:
@@ -25,5 +34,6 @@ def create_dashboard_app(
         routes=[
             Route("/", _home, methods=["GET"]),
             *dashboard_routes(store_path, state_provider),
-        ]
+        ],
+        exception_handlers={HTTPException: _http_error},
     )

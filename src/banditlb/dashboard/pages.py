@@ -6,21 +6,24 @@ package (`plotly/package_data/plotly.min.js`), never from a CDN.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
+from types import MappingProxyType
 
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 
-PAGES = {
-    "live": "live.html",
-    "compare": "compare.html",
-    "playground": "playground.html",
-    "replay": "replay.html",
-}
-_CACHE = {"Cache-Control": "public, max-age=3600"}
+PAGES: Mapping[str, str] = MappingProxyType(
+    {
+        "live": "live.html",
+        "compare": "compare.html",
+        "playground": "playground.html",
+        "replay": "replay.html",
+    }
+)
+_CACHE: Mapping[str, str] = MappingProxyType({"Cache-Control": "public, max-age=3600"})
 
 
 def static_dir() -> Traversable:
@@ -32,7 +35,7 @@ def plotly_js() -> Traversable:
     return resources.files("plotly").joinpath("package_data", "plotly.min.js")
 
 
-def _file(ref: Traversable, media_type: str, headers: dict[str, str] | None = None) -> Response:
+def _file(ref: Traversable, media_type: str, headers: Mapping[str, str] | None = None) -> Response:
     if isinstance(ref, Path):
         return FileResponse(ref, media_type=media_type, headers=headers)
     return Response(ref.read_bytes(), media_type=media_type, headers=headers)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Awaitable, Callable, Mapping
+from types import MappingProxyType
 from typing import Any
 
 from banditlb.errors import BanditLBError
@@ -19,12 +20,14 @@ from banditlb.fleet.http import Request, Response, error_response, json_response
 from banditlb.fleet.slot import ServerSlot
 from banditlb.referee import Ledger, Score, ServerCounts
 
-_ROUTES = {
-    "/healthz": "GET",
-    "/score": "GET",
-    "/reset": "POST",
-    "/servers": "GET",
-}
+_ROUTES: Mapping[str, str] = MappingProxyType(
+    {
+        "/healthz": "GET",
+        "/score": "GET",
+        "/reset": "POST",
+        "/servers": "GET",
+    }
+)
 
 
 class _Rejected(Exception):

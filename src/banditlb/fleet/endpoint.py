@@ -9,7 +9,8 @@ requests with a bad method, path or body.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 
 from banditlb.errors import InvalidIdError
 from banditlb.fleet.http import Misbehaviour, Request, Response, error_response, json_response
@@ -17,11 +18,13 @@ from banditlb.ids import parse_id
 from banditlb.models.server import Fault, ServerModel
 from banditlb.referee import NO_ANSWER, Ledger
 
-_NO_ANSWER_FAULTS = {
-    Fault.HANG: Misbehaviour.HANG,
-    Fault.RESET: Misbehaviour.RESET,
-    Fault.MALFORMED: Misbehaviour.MALFORMED,
-}
+_NO_ANSWER_FAULTS: Mapping[Fault, Misbehaviour] = MappingProxyType(
+    {
+        Fault.HANG: Misbehaviour.HANG,
+        Fault.RESET: Misbehaviour.RESET,
+        Fault.MALFORMED: Misbehaviour.MALFORMED,
+    }
+)
 
 
 def format_seconds(seconds: float) -> str:

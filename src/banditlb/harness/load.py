@@ -16,6 +16,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -42,6 +43,9 @@ class LoadPlan:
     penalty: float = 1.0
 
     def __post_init__(self) -> None:
+        check_http_url("url", self.url)
+        if self.referee is not None:
+            check_http_url("referee", self.referee)
         if not (math.isfinite(self.rps) and self.rps > 0):
             raise ConfigError(f"rps must be a finite number > 0, got {self.rps!r}")
         if self.requests < 0:
@@ -56,6 +60,20 @@ class LoadPlan:
             raise ConfigError("a referee needs a tier (--tier T1) to reset and score")
         if not (math.isfinite(self.penalty) and self.penalty >= 0):
             raise ConfigError(f"penalty must be a finite number >= 0, got {self.penalty!r}")
+
+
+def check_http_url(name: str, url: str) -> None:
+    """`url` must be an absolute http(s) URL with a host and a valid port."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        message = f"{name} must be an http:// URL with a valid port, got {url!r}: {exc}"
+        raise ConfigError(message) from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{name} must be an http:// or https:// URL with a host, got {url!r}")
+    if port == 0:
+        raise ConfigError(f"{name} must have a port in 1..65535, got {url!r}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -106,7 +106,7 @@ async def wait_healthy(
             if not process.running:
                 raise ProcessError(
                     f"{process.name} exited with status {process.process.returncode} before "
-                    f"{url} was healthy:\n{process.log_tail()}"
+                    f"{url} was healthy:{_why(process.log_tail())}"
                 )
             with contextlib.suppress(aiohttp.ClientError, TimeoutError, OSError):
                 async with session.get(url) as response:
@@ -115,3 +115,12 @@ async def wait_healthy(
             if loop.time() > deadline:
                 raise ProcessError(f"{process.name}: {url} not healthy after {timeout:g} s")
             await asyncio.sleep(interval)
+
+
+def _why(tail: str) -> str:
+    """A child's stderr tail for an error message: its own one-line `error: ...` if it ended
+    with one (kept on the same line), else the whole tail on the lines below."""
+    lines = tail.splitlines()
+    if lines and lines[-1].startswith("error: "):
+        return " " + lines[-1].removeprefix("error: ")
+    return "\n" + tail

@@ -51,6 +51,10 @@ class RunPlan:
             raise ConfigError(f"rps must be a finite number > 0, got {self.rps!r}")
         if not 1 <= self.base_port <= 65535:
             raise ConfigError(f"base_port must be between 1 and 65535, got {self.base_port}")
+        if not 1 <= self.control_port <= 65535:
+            raise ConfigError(f"control_port must be between 1 and 65535, got {self.control_port}")
+        if not (math.isfinite(self.penalty) and self.penalty >= 0):
+            raise ConfigError(f"penalty must be a finite number >= 0, got {self.penalty!r}")
         make_config(
             self.strategy, self.params
         )  # unknown strategy or parameter: fail before starting
@@ -130,6 +134,12 @@ async def run_live(
     for tier in tiers:
         if not scenario.tier(tier):
             raise ConfigError(f"tier {tier!r} is not in scenario {scenario.name!r}")
+    last_port = plan.base_port + len(tiers) - 1
+    if last_port > 65535:
+        raise ConfigError(
+            f"base_port {plan.base_port} leaves no room for {len(tiers)} balancers "
+            f"(one port per tier, up to {last_port}); the last port must be <= 65535"
+        )
     processes: list[ManagedProcess] = []
     say(f"starting the fleet ({len(scenario.servers)} servers, control port {plan.control_port})")
     async with Fleet(scenario, host=plan.host, control_port=plan.control_port) as fleet:

@@ -28,8 +28,10 @@ from __future__ import annotations
 
 import math
 import tomllib
+from collections.abc import Mapping, Set
 from importlib import resources
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from banditlb.errors import ScenarioError
@@ -46,27 +48,31 @@ from banditlb.models.spec import (
 BUILTIN_PACKAGE = "banditlb.scenarios"
 DEFAULT_SCENARIO = "default"
 
-_LIMIT_PARAMS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    # kind: (required, optional)
-    "fixed_window": (("limit",), ("window", "offset")),
-    "token_bucket": (("rate",), ("burst",)),
-    "sinusoid": (("base", "amplitude", "period"), ("phase", "window")),
-    "outage": (("period", "duration"), ("offset",)),
-    "step": (("at",), ("before", "after")),
-}
-_SERVER_KEYS = {
-    "name",
-    "tier",
-    "port",
-    "error_rate",
-    "retry_after",
-    "error_status",
-    "latency",
-    "limits",
-    "faults",
-}
-_TOP_KEYS = {"name", "seed", "rate", "description", "servers"}
-_FAULT_KEYS = {"kind", "start", "end", "probability", "delay", "period", "down"}
+_LIMIT_PARAMS: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]] = MappingProxyType(
+    {
+        # kind: (required, optional)
+        "fixed_window": (("limit",), ("window", "offset")),
+        "token_bucket": (("rate",), ("burst",)),
+        "sinusoid": (("base", "amplitude", "period"), ("phase", "window")),
+        "outage": (("period", "duration"), ("offset",)),
+        "step": (("at",), ("before", "after")),
+    }
+)
+_SERVER_KEYS = frozenset(
+    {
+        "name",
+        "tier",
+        "port",
+        "error_rate",
+        "retry_after",
+        "error_status",
+        "latency",
+        "limits",
+        "faults",
+    }
+)
+_TOP_KEYS = frozenset({"name", "seed", "rate", "description", "servers"})
+_FAULT_KEYS = frozenset({"kind", "start", "end", "probability", "delay", "period", "down"})
 
 
 class _Checker:
@@ -83,7 +89,7 @@ class _Checker:
             raise self.fail(field, "must be a table")
         return value
 
-    def keys(self, table: dict[str, Any], allowed: set[str], field: str) -> None:
+    def keys(self, table: dict[str, Any], allowed: Set[str], field: str) -> None:
         unknown = sorted(set(table) - allowed)
         if unknown:
             raise self.fail(

@@ -22,12 +22,24 @@ def export_attempts(conn: sqlite3.Connection, *, run_id: str, fmt: str, out: Pat
     if fmt not in FORMATS:
         raise StoreError(f"export format must be one of {', '.join(FORMATS)}; got {fmt!r}")
     get_run(conn, run_id=run_id)  # unknown run -> StoreError before any file is made
+    _check_target(out)
     counted = _Counted(iter_attempts(conn, run_id=run_id))
-    if fmt == "csv":
-        with out.open("w", encoding="utf-8", newline="") as handle:
-            handle.writelines(csv_chunks(counted))
-        return counted.count
-    return _write_parquet(counted, out)
+    try:
+        if fmt == "csv":
+            with out.open("w", encoding="utf-8", newline="") as handle:
+                handle.writelines(csv_chunks(counted))
+            return counted.count
+        return _write_parquet(counted, out)
+    except OSError as exc:
+        raise StoreError(f"cannot write export file {str(out)!r}: {exc.strerror or exc}") from None
+
+
+def _check_target(out: Path) -> None:
+    """The export file must be a file path in an existing folder."""
+    if out.is_dir():
+        raise StoreError(f"export file {str(out)!r} is a directory; give a file path")
+    if not out.parent.is_dir():
+        raise StoreError(f"export file {str(out)!r}: folder {str(out.parent)!r} does not exist")
 
 
 class _Counted(Iterator[AttemptRow]):

@@ -65,15 +65,32 @@ def default_path() -> Path:
 def connect(path: Path | str, *, migrate_schema: bool = True) -> sqlite3.Connection:
     """A read-write connection in WAL mode, with the schema brought up to date."""
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(target, check_same_thread=False, isolation_level=None)
-    conn.row_factory = sqlite3.Row
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute("PRAGMA foreign_keys=ON")
-    conn.execute("PRAGMA busy_timeout=5000")
-    if migrate_schema:
-        migrate(conn)
+    if target.is_dir():
+        raise StoreError(f"run database {str(target)!r} is a directory; give a file path")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(
+            f"run database {str(target)!r}: cannot create its folder: {exc.strerror or exc}"
+        ) from None
+    try:
+        conn = sqlite3.connect(target, check_same_thread=False, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise StoreError(f"run database {str(target)!r} cannot be opened: {exc}") from None
+    try:
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA busy_timeout=5000")
+        if migrate_schema:
+            migrate(conn)
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise StoreError(f"run database {str(target)!r} is not usable: {exc}") from None
+    except BaseException:
+        conn.close()
+        raise
     return conn
 
 
@@ -82,12 +99,19 @@ def connect_readonly(path: Path | str) -> sqlite3.Connection:
     target = Path(path).resolve()
     if not target.is_file():
         raise StoreError(f"run database {str(target)!r} does not exist")
-    conn = sqlite3.connect(
-        f"{target.as_uri()}?mode=ro", uri=True, check_same_thread=False, isolation_level=None
-    )
+    try:
+        conn = sqlite3.connect(
+            f"{target.as_uri()}?mode=ro", uri=True, check_same_thread=False, isolation_level=None
+        )
+    except sqlite3.Error as exc:
+        raise StoreError(f"run database {str(target)!r} cannot be opened: {exc}") from None
     conn.row_factory = sqlite3.Row
-    conn.execute("PRAGMA busy_timeout=5000")
-    version = schema_version(conn)
+    try:
+        conn.execute("PRAGMA busy_timeout=5000")
+        version = schema_version(conn)
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise StoreError(f"run database {str(target)!r} is not usable: {exc}") from None
     if version != SCHEMA_VERSION:
         conn.close()
         raise StoreError(
