@@ -14,6 +14,7 @@ import pytest
 from banditlb.harness.load import LoadProgress
 from banditlb.harness.processes import ProcessError, start_process, wait_healthy
 from banditlb.harness.run import RunPlan, run_live
+from banditlb.store import connect, count_attempts, list_runs
 
 pytestmark = pytest.mark.anyio
 
@@ -138,16 +139,31 @@ def run_plan(tmp_path: Path, duration: float) -> RunPlan:
         base_port=free_ports(2, consecutive=True)[0],
         control_port=free_ports(1)[0],
         grace=2.0,
+        db=tmp_path / "runs.db",
     )
 
 
 async def test_live_run_scores_every_tier_and_leaves_no_process(tmp_path: Path) -> None:
-    """run_live plays each tier through its own balancer and stops them all afterwards."""
-    results = await run_live(run_plan(tmp_path, duration=1.0))
+    """run_live plays each tier through its own balancer, names each tier's dashboard, records
+    both live runs with all their attempts in the run store, and stops every process."""
+    said: list[str] = []
+    results = await run_live(run_plan(tmp_path, duration=1.0), on_status=said.append)
     assert [r.tier for r in results] == ["A", "B"]
     for result in results:
         assert result.report.sent == 20
         assert result.report.accepted == result.report.delivered
+        assert f"{result.tier} dashboard: {result.url}/dashboard" in said
+    conn = connect(tmp_path / "runs.db")
+    try:
+        stored = {run.tier: run for run in list_runs(conn)}
+        attempts = {tier: count_attempts(conn, run_id=run.id) for tier, run in stored.items()}
+    finally:
+        conn.close()
+    assert sorted(stored) == ["A", "B"]
+    assert all(run.source == "live" and run.ended_at is not None for run in stored.values())
+    for result in results:
+        assert result.report.referee is not None
+        assert attempts[result.tier] == result.report.referee["attempts"]
         assert result.report.penalised_attempts == 0
     assert children(os.getpid()) == []
 

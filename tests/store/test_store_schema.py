@@ -98,3 +98,27 @@ def test_database_under_a_file_is_a_store_error(tmp_path: Path) -> None:
     blocker.write_text("x")
     with pytest.raises(StoreError, match="cannot create its folder"):
         connect(blocker / "runs.db")
+
+
+def test_processes_opening_a_fresh_database_at_once_migrate_it_once(tmp_path: Path) -> None:
+    """Four processes connecting to a new database together all succeed; the schema is current."""
+    import subprocess
+    import sys
+    import time
+
+    db = tmp_path / "race.db"
+    start_at = time.time() + 2.0  # every process imports first, then all connect together
+    code = (
+        "import time; from banditlb.store import connect; "
+        f"time.sleep(max(0.0, {start_at} - time.time())); connect({str(db)!r}).close()"
+    )
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE) for _ in range(6)
+    ]
+    errors = [p.communicate(timeout=60)[1].decode() for p in procs]
+    assert [p.returncode for p in procs] == [0] * 6, errors
+    conn = connect(db)
+    try:
+        assert schema_version(conn) == SCHEMA_VERSION
+    finally:
+        conn.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -46,6 +47,9 @@ def run(
     control_port: Annotated[int, typer.Option(help="The referee's control port.")] = 3999,
     seed: Annotated[int, typer.Option(help="Seed for strategies and ids.")] = 0,
     penalty: Annotated[float, typer.Option(help="Penalty per attempt past the 3rd.")] = 1.0,
+    db: Annotated[
+        Path | None, typer.Option(help="Run store to record into (default: the user data dir).")
+    ] = None,
 ) -> None:
     """Play the game live on every tier at once and print the referee's scores."""
     plan = RunPlan(
@@ -58,6 +62,7 @@ def run(
         control_port=control_port,
         seed=seed,
         penalty=penalty,
+        db=db,
     )
     console = report_console()
     with load_progress() as progress:

@@ -9,6 +9,7 @@ import asyncio
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import MappingProxyType
 
 from banditlb.errors import ConfigError
@@ -41,6 +42,7 @@ class RunPlan:
     tiers: tuple[str, ...] = ()  # empty: every tier of the scenario
     body: BodyFormat = "raw"
     grace: float = 3.0  # seconds between SIGTERM and SIGKILL when stopping a balancer
+    db: Path | None = None  # run store the balancers record into (None: the user data dir)
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.duration) and self.duration > 0):
@@ -95,6 +97,8 @@ def serve_command(plan: RunPlan, tier: str, port: int, seed: int) -> list[str]:
     ]  # fmt: skip
     for key, value in plan.params.items():
         args += ["--param", f"{key}={value}"]
+    if plan.db is not None:
+        args += ["--db", str(plan.db)]
     return banditlb_command(*args)
 
 
@@ -146,6 +150,8 @@ async def run_live(
         try:
             say(f"starting {len(tiers)} balancers from port {plan.base_port}")
             urls = await _start_balancers(plan, tiers, processes)
+            for tier, url in zip(tiers, urls, strict=True):
+                say(f"{tier} dashboard: {url}/dashboard")
             say(f"running {plan.requests} requests per tier at {plan.rps:g} req/s")
             loads = [
                 LoadPlan(

@@ -126,7 +126,11 @@ def schema_version(conn: sqlite3.Connection) -> int:
 
 
 def migrate(conn: sqlite3.Connection, *, target: int = SCHEMA_VERSION) -> int:
-    """Apply the migrations the database lacks, up to `target`; returns the new version."""
+    """Apply the migrations the database lacks, up to `target`; returns the new version.
+
+    Each step re-reads the version inside its `BEGIN IMMEDIATE` transaction, so processes
+    opening a fresh database at the same moment (one balancer per tier) migrate it once.
+    """
     version = schema_version(conn)
     if version > SCHEMA_VERSION:
         raise StoreError(
@@ -134,17 +138,18 @@ def migrate(conn: sqlite3.Connection, *, target: int = SCHEMA_VERSION) -> int:
             f"({SCHEMA_VERSION}); upgrade banditlb"
         )
     while version < target:
-        script = MIGRATIONS[version]
         conn.execute("BEGIN IMMEDIATE")
         try:
-            for statement in _statements(script):
-                conn.execute(statement)
-            conn.execute(f"PRAGMA user_version = {version + 1}")
+            version = schema_version(conn)  # another process may have migrated meanwhile
+            if version < target:
+                for statement in _statements(MIGRATIONS[version]):
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {version + 1}")
+                version += 1
         except BaseException:
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
-        version += 1
     return version
 
 
