@@ -8,8 +8,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from banditlb.oracle import oracle_bound
-
 
 def _ordinal(n: int) -> str:
     return f"{n}{ {1: 'st', 2: 'nd', 3: 'rd'}.get(n if n < 20 else n % 10, 'th') }"
@@ -33,6 +31,8 @@ def oracle(
     console = Console()
     if not console.is_terminal:  # a pipe or file: do not squeeze the table into 80 columns
         console = Console(width=max(console.width, 160))
+    from banditlb.oracle import oracle_bound  # scipy: only for the commands that need it
+
     bound = oracle_bound(
         scenario,
         tier,

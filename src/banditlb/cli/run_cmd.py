@@ -16,7 +16,6 @@ from banditlb.cli.load_report import load_progress, report_console, report_table
 from banditlb.harness.load import LoadProgress
 from banditlb.harness.run import RunPlan, Status, TierProgress, TierResult, run_live
 from banditlb.models import scenario as scenario_io
-from banditlb.oracle import oracle_bound
 from banditlb.strategies.registry import DEFAULT_STRATEGY
 
 
@@ -81,6 +80,8 @@ def run(
             sys.exit(130)
     rows = [(r.tier, r.strategy, r.report) for r in results]
     world = scenario_io.load(scenario)
+    from banditlb.oracle import oracle_bound  # scipy: only for the commands that need it
+
     bounds = {
         r.tier: oracle_bound(
             world, r.tier, penalty=penalty, horizon=duration, rate=rps
