@@ -1,6 +1,8 @@
-"""`banditlb serve`, `load` and `run`: bad input ends with one line and exit status 2."""
+"""`banditlb serve`, `load` and `run`: bad input exits 2 in one line; no answer at all exits 1."""
 
 from __future__ import annotations
+
+import socket
 
 import pytest
 
@@ -48,3 +50,21 @@ def test_public_api_names_exist(package: object) -> None:
     names = package.__all__  # type: ignore[attr-defined]
     assert names == sorted(names)
     assert all(hasattr(package, name) for name in names)
+
+
+def test_load_with_no_answer_at_all_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
+    """Against a closed port every request fails to connect: one error line, exit status 1."""
+    with socket.socket() as probe:  # a loopback port that nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/"
+    with pytest.raises(SystemExit) as info:
+        main(["load", "--url", url, "--requests", "3", "--rps", "100", "--timeout", "5"])
+    assert info.value.code == 1
+    raw = capsys.readouterr().err
+    assert raw.count("\n") == 1, raw
+    err = " ".join(raw.split())
+    assert err == (
+        f"error: no request got an answer from {url}: 3 of 3 failed to connect or timed out"
+        " (is the balancer running?)"
+    )

@@ -179,6 +179,77 @@ def test_compare_renders_stored_runs(page: Page, stored: tuple[str, dict[str, st
     shot(page, "compare")
 
 
+@pytest.fixture(scope="module")
+def swept(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """A real `banditlb sim` sweep (2 strategies × 2 tiers × 3 seeds × 300 requests, attempts
+    kept) stored in its own database, served by the standalone dashboard."""
+    from banditlb.cli.main import main
+
+    folder = tmp_path_factory.mktemp("sweep")
+    db = folder / "runs.db"
+    argv = ["sim", "--strategies", "thompson,round_robin", "--tiers", "T1,T2", "--seeds", "3",
+            "--requests", "300", "--jobs", "1", "--out", str(folder / "out"), "--db", str(db),
+            "--store-attempts"]  # fmt: skip
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    assert exited.value.code == 0
+    with serve(create_dashboard_app(db)) as url:
+        yield url, db
+
+
+def test_compare_renders_a_whole_sweep(page: Page, swept: tuple[str, Path]) -> None:
+    """Picking a stored sweep gives one row per strategy per tier, the best of each tier marked,
+    bars per strategy and one averaged regret curve per strategy and tier."""
+    url, _ = swept
+    page.goto(f"{url}/dashboard/compare")
+    page.wait_for_selector("#sweep option", state="attached")
+    (sweep,) = httpx.get(f"{url}/api/sweeps").json()["sweeps"]
+    assert (sweep["runs"], sweep["strategies"], sweep["tiers"], sweep["seeds"]) == (12, 2, 2, 3)
+    page.select_option("#sweep", sweep["label"])
+    page.click("#compare-sweep")
+    page.wait_for_function("window.compareView.rendered")
+    rows = page.locator("#matrix tbody tr")
+    assert rows.count() == 4
+    table = [[cell.strip() for cell in row.split("\t")] for row in rows.all_inner_texts()]
+    assert sorted((r[0], r[1].removeprefix("★ ")) for r in table) == [
+        ("T1", "round_robin"),
+        ("T1", "thompson"),
+        ("T2", "round_robin"),
+        ("T2", "thompson"),
+    ]
+    cells = httpx.get(f"{url}/api/compare", params={"sweep": sweep["label"]}).json()["cells"]
+    best = sorted((c["tier"], c["strategy"]) for c in cells if c["best"])
+    assert sorted(tuple(r[:2]) for r in table if r[1].startswith("★ ")) == [
+        (tier, f"★ {strategy}") for tier, strategy in best
+    ]
+    assert page.locator("#matrix tbody tr.best").count() == len(best) == 2
+    top = (table[0][0], table[0][1].removeprefix("★ "))
+    first = next(c for c in cells if (c["tier"], c["strategy"]) == top)
+    assert first["best"]  # the best of the first tier comes first
+    assert table[0][2:5] == [
+        f"{first['score']:.3f}",
+        f"± {first['ci95']:.3f}",
+        f"{first['pct_oracle']:.1f}%",
+    ]
+    assert page.evaluate("document.getElementById('chart-scores').data.length") == 2
+    assert page.evaluate("document.getElementById('chart-curves').data.length") == 4
+    assert "sweep=" + sweep["label"] in page.url
+    shot(page, "compare-sweep")
+    page.select_option("#curve-tier", "T2")
+    assert page.evaluate("document.getElementById('chart-curves').data.length") == 2
+
+
+def test_replay_plays_a_simulated_run(page: Page, swept: tuple[str, Path]) -> None:
+    """A run stored with --store-attempts replays on its virtual clock, to its last request."""
+    url, _ = swept
+    run = httpx.get(f"{url}/api/runs", params={"limit": 1}).json()["runs"][0]
+    page.goto(f"{url}/dashboard/replay?run={run['id']}")
+    page.wait_for_function("window.replay.timeline && window.replay.frames > 0")
+    assert page.inner_text("#tile-requests") == "300"
+    assert int(page.get_attribute("#slider", "max") or "0") > 0
+    assert page.is_hidden("#message")
+
+
 def test_replay_steps_through_a_stored_run(page: Page, stored: tuple[str, dict[str, str]]) -> None:
     """The slider moves through the run's seconds; play advances it; tiles follow."""
     url, _ = stored

@@ -117,6 +117,74 @@ async def test_compare_groups_by_strategy_and_tier(
     assert (await client.get(f"/api/compare?{many}")).status_code == 400
 
 
+async def test_a_sweep_is_listed_and_compared_by_its_label(
+    tmp_path: Path, client: httpx.AsyncClient
+) -> None:
+    """GET /api/sweeps lists sweeps; ?sweep=LABEL is one cell per tier × strategy, no runs."""
+    from banditlb.store import connect, store_sim_result
+
+    assert (await client.get("/api/sweeps")).json() == {"sweeps": []}
+    label = "sweep-20261127-220000-beef"
+    conn = connect(tmp_path / "runs.db")
+    for strategy, scores in (("thompson", (90.0, 94.0)), ("random", (70.0, 72.0))):
+        for seed, score in enumerate(scores):
+            store_sim_result(
+                conn,
+                strategy=strategy,
+                scenario="default",
+                tier="T1",
+                seed=seed,
+                totals={"requests": 100, "score": score, "oracle": 100.0, "penalised": 1},
+                started_at=4_000.0,
+                label=label,
+                curve_requests=[50, 100],
+                curve_score=[score / 2, score],
+            )
+    conn.close()
+    (listed,) = (await client.get("/api/sweeps")).json()["sweeps"]
+    assert listed == {
+        "label": label,
+        "scenario": "default",
+        "runs": 4,
+        "strategies": 2,
+        "tiers": 1,
+        "seeds": 2,
+        "started": 4_000.0,
+    }
+    response = await client.get("/api/compare", params={"sweep": label})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["unit"] == "per request"
+    assert "runs" not in body
+    assert [(c["strategy"], c["best"]) for c in body["cells"]] == [
+        ("thompson", True),
+        ("random", False),
+    ]
+    assert [c["score"] for c in body["cells"]] == pytest.approx([0.92, 0.71], abs=1e-15)
+    assert body["cells"][0]["pct_oracle"] == pytest.approx(92.0)
+    assert [len(c["requests"]) for c in body["curves"]] == [101, 101]
+    assert body["curves"][1]["regret"][-1] == pytest.approx(100.0 - 92.0)
+
+
+@pytest.mark.parametrize(
+    ("query", "status", "message"),
+    [
+        ("sweep=sweep-20261127-220000-ffff", 404, "no sweep sweep-20261127-220000-ffff"),
+        ("sweep=sweep-1%27%20OR%201%3D1", 400, "bad sweep label"),
+        ("sweep=", 400, "bad sweep label"),
+        ("sweep=sweep-20261127-220000-ffff&run=20261127-201500-ab12", 400, "not both"),
+        ("sweep=sweep-20261127-220000-ffff&sweep=sweep-20261127-220000-fffe", 400, "not both"),
+    ],
+)
+async def test_bad_or_unknown_sweeps_are_json_errors(
+    client: httpx.AsyncClient, query: str, status: int, message: str
+) -> None:
+    """An unknown well-formed label is 404, a malformed one or a mixed query 400, as JSON."""
+    response = await client.get(f"/api/compare?{query}")
+    assert response.status_code == status
+    assert message in response.json()["error"]
+
+
 async def test_pages_and_plotly_are_served_locally(client: httpx.AsyncClient) -> None:
     """Every page is HTML that loads Plotly from this server, never a CDN."""
     for path in ("/dashboard", "/dashboard/compare", "/dashboard/playground", "/dashboard/replay"):
@@ -156,6 +224,7 @@ async def test_a_missing_database_lists_nothing(tmp_path: Path) -> None:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://dash") as client:
         assert (await client.get("/api/runs")).json()["runs"] == []
+        assert (await client.get("/api/sweeps")).json()["sweeps"] == []
         assert (await client.get(f"/api/runs/{LIVE_ID}")).status_code == 404
     assert not (tmp_path / "none.db").exists()
 

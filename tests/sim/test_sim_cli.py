@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import re
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
 from banditlb.cli.main import main
 from banditlb.cli.sim_cmd import parse_params
 from banditlb.errors import ConfigError
-from banditlb.store import connect, list_runs
+from banditlb.store import connect, count_attempts, list_runs
+from banditlb.store.sweeps import is_sweep_label
 
 
 def run_ok(args: list[str]) -> None:
@@ -40,6 +45,8 @@ def test_sim_writes_tables_csv_and_plots(
     assert "Tier T2" in out
     assert "★ best" in out
     assert "8 runs, 1,600 requests" in out
+    label = out.split("stored as sweep ", 1)[1].split()[0]
+    assert is_sweep_label(label)
     names = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert names == ["regret.png", "runs.csv", "runs.parquet", "scores.png", "summary.csv"]
     for png in ("regret.png", "scores.png"):
@@ -52,6 +59,49 @@ def test_sim_writes_tables_csv_and_plots(
         ("simulated", "random"),
         ("simulated", "round_robin"),
     }
+    assert {r.label for r in stored} == {label}
+    assert all(r.totals["attempts"] > 0 for r in stored)
+
+
+def test_store_attempts_keeps_every_counted_attempt_for_replay(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--store-attempts stores as many attempts as each run's total; replay has a timeline."""
+    from banditlb.dashboard import create_dashboard_app
+
+    db = tmp_path / "runs.db"
+    common = ["--tiers", "T2", "--seeds", "2", "--requests", "150", "--jobs", "1"]
+    run_ok(["sim", "--strategies", "thompson", *common, "--out", str(tmp_path), "--db", str(db)])
+    run_ok(["sim", "--strategies", "thompson", *common, "--out", str(tmp_path), "--db", str(db),
+            "--store-attempts"])  # fmt: skip
+    out = capsys.readouterr().out
+    conn = connect(db)
+    plain, traced = re.findall(r"stored as sweep (\S+)", out)
+    runs = list_runs(conn, limit=10)
+    quiet = sorted((r for r in runs if r.label == plain), key=lambda r: r.seed)
+    loud = sorted((r for r in runs if r.label == traced), key=lambda r: r.seed)
+    assert (len(quiet), len(loud)) == (2, 2)
+    for untraced, run in zip(quiet, loud, strict=True):
+        assert count_attempts(conn, run_id=untraced.id) == 0
+        assert count_attempts(conn, run_id=run.id) == run.totals["attempts"] > 150
+        assert run.totals == untraced.totals  # the same run, simulated again with a trace
+    conn.close()
+    run = loud[0]
+
+    async def timeline() -> dict[str, Any]:
+        transport = httpx.ASGITransport(app=create_dashboard_app(db))
+        async with httpx.AsyncClient(transport=transport, base_url="http://dash") as client:
+            response = await client.get(f"/api/runs/{run.id}/timeline")
+        assert response.status_code == 200
+        body: dict[str, Any] = response.json()
+        return body
+
+    line = asyncio.run(timeline())
+    assert line["t"]
+    assert sum(line["requests"]) == 150
+    assert sum(line["attempts"]) == run.totals["attempts"]
+    assert sum(line["score"]) == pytest.approx(run.totals["score"])
+    assert line["t"][-1] <= run.totals["duration_s"]
 
 
 @pytest.mark.parametrize(
@@ -62,6 +112,7 @@ def test_sim_writes_tables_csv_and_plots(
         (["oracle", "--tier", "T9"], "unknown tier 'T9'"),
         (["sim", "--jobs", "0"], "jobs must be >= 1, got 0"),
         (["sim", "--rate", "-1"], "rate must be a finite number > 0 requests/s, got -1.0"),
+        (["sim", "--no-store", "--store-attempts"], "--store-attempts stores into the run store"),
     ],
 )
 def test_bad_names_exit_2_with_one_error(

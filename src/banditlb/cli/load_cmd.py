@@ -8,6 +8,7 @@ from typing import Annotated, cast
 import typer
 
 from banditlb.cli.load_report import load_progress, report_console, report_table
+from banditlb.cli.main import fail
 from banditlb.errors import ConfigError
 from banditlb.harness.load import BodyFormat, LoadPlan, LoadProgress, run_load
 
@@ -27,7 +28,10 @@ def load(
     max_in_flight: Annotated[int, typer.Option(help="Drop sends beyond this many open.")] = 1000,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for each answer.")] = 30.0,
 ) -> None:
-    """Send fresh random ids at a fixed rate and report delivered, accepted and score."""
+    """Send fresh random ids at a fixed rate and report delivered, accepted and score.
+
+    Exits with status 1 (one line on stderr) when requests were sent and none was answered.
+    """
     if body not in ("raw", "json"):
         raise ConfigError(f"--body must be raw or json, got {body!r}")
     plan = LoadPlan(
@@ -50,6 +54,12 @@ def load(
             progress.update(bar, completed=p.done, delivered=p.delivered)
 
         report = asyncio.run(run_load(plan, on_progress=show))
+    if report.sent and report.delivered + report.failed == 0:
+        fail(
+            f"no request got an answer from {url}: {report.errors} of {report.sent} failed to"
+            " connect or timed out (is the balancer running?)",
+            status=1,
+        )
     console.print(report_table([(tier or "-", "-", report)], title=f"load on {url}"))
     if report.errors or report.dropped:
         console.print(f"{report.errors} requests got no answer; {report.dropped} were dropped")

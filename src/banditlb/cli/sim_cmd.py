@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import random
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -14,11 +15,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from banditlb.errors import ConfigError
 from banditlb.oracle import OracleResult
-from banditlb.router import RetryRules
+from banditlb.router import RetryRules, Router
 from banditlb.sim import plots, report
+from banditlb.sim.engine import AttemptRecord, Simulation
 from banditlb.sim.result import SimResult
 from banditlb.sim.sweep import SweepSpec, parse_strategies, run_sweep, seeds_from_count
-from banditlb.sim.world import resolve_scenario
+from banditlb.sim.world import build_models, resolve_scenario, tier_specs
+from banditlb.strategies.registry import build_strategy, config_params, make_config
 
 
 def parse_params(items: list[str]) -> dict[str, dict[str, Any]]:
@@ -60,6 +63,13 @@ def sim(
         Path | None, typer.Option(help="Run store for the runs (default: the user data dir).")
     ] = None,
     store: Annotated[bool, typer.Option(help="Save every simulated run in the run store.")] = True,
+    store_attempts: Annotated[
+        bool,
+        typer.Option(
+            help="Also store every run's attempts, for replay (runs each simulation again,"
+            " traced; a full sweep would be tens of millions of rows)."
+        ),
+    ] = False,
 ) -> None:
     """Simulate every strategy on every tier for many seeds and compare them with the oracle."""
     console = Console()
@@ -67,6 +77,8 @@ def sim(
         console = Console(width=max(console.width, 110))
     if jobs is not None and jobs < 1:  # checked here too, so no progress bar is left behind
         raise ConfigError(f"jobs must be >= 1, got {jobs}")
+    if store_attempts and not store:
+        raise ConfigError("--store-attempts stores into the run store; drop --no-store")
     if rate is not None and not (math.isfinite(rate) and rate > 0):
         raise ConfigError(f"rate must be a finite number > 0 requests/s, got {rate!r}")
     world = resolve_scenario(scenario)
@@ -86,6 +98,7 @@ def sim(
 
         connect(db or default_path()).close()
     started = time.perf_counter()
+    wall_started = time.time()  # the sweep label's time stamp
     columns = (
         TextColumn("[bold]simulating"),
         BarColumn(),
@@ -109,8 +122,17 @@ def sim(
         plots.plot_regret(result.runs, result.oracles, out / "regret.png"),
         plots.plot_scores(summaries, result.oracles, out / "scores.png"),
     ]
+    label = ""
     if store:
-        path = save_runs(result.runs, result.oracles, db)
+        from banditlb.store.sweeps import new_sweep_label
+
+        path, label = save_runs(
+            result.runs,
+            result.oracles,
+            db,
+            label=new_sweep_label(wall_started),
+            trace_spec=spec if store_attempts else None,
+        )
         written.append(path)
     total = len(result.runs) * spec.requests
     console.print(
@@ -118,6 +140,8 @@ def sim(
         + ", ".join(str(path) for path in written),
         highlight=False,
     )
+    if label:
+        console.print(f"stored as sweep {label}", highlight=False)
 
 
 def check_out_dir(out: Path) -> None:
@@ -131,22 +155,71 @@ def check_out_dir(out: Path) -> None:
 
 
 def save_runs(
-    runs: Sequence[SimResult], oracles: Mapping[str, OracleResult], db: Path | None
-) -> Path:
-    """Store every run (totals and regret curve, no attempts) in one transaction per run."""
-    from banditlb.store import connect, default_path, store_sim_result
-    from banditlb.store.sim_results import sim_result_fields
+    runs: Sequence[SimResult],
+    oracles: Mapping[str, OracleResult],
+    db: Path | None,
+    *,
+    label: str | None = None,
+    trace_spec: SweepSpec | None = None,
+) -> tuple[Path, str]:
+    """Store every run (totals and regret curve) with one sweep label, one transaction per run.
 
+    Returns the database path and the label (`sweep-<UTC start>-xxxx` unless given). With
+    `trace_spec` (the sweep's spec) each run is simulated again with tracing, deterministically,
+    and stored from that traced run together with its attempts, for replay.
+    """
+    from banditlb.store import connect, default_path, store_sim_result
+    from banditlb.store.sim_results import sim_attempts, sim_result_fields
+    from banditlb.store.sweeps import check_sweep_label, new_sweep_label
+
+    sweep = check_sweep_label(label) if label is not None else new_sweep_label(time.time())
     path = db or default_path()
     conn = connect(path)
     try:
         for run in runs:
             oracle = oracles.get(run.tier)
             bound = None if oracle is None else oracle.score_per_request
-            store_sim_result(conn, **sim_result_fields(run, oracle_per_request=bound))
+            started = time.time()
+            if trace_spec is None:
+                stored, attempts = run, None
+            else:
+                stored, trace = traced_run(trace_spec, run.strategy, run.tier, run.seed)
+                attempts = sim_attempts(trace, arm_names=stored.arm_names, started_at=started)
+            store_sim_result(
+                conn,
+                **sim_result_fields(stored, oracle_per_request=bound),
+                started_at=started,
+                label=sweep,
+                attempts=attempts or (),
+            )
     finally:
         conn.close()
-    return path
+    return path, sweep
+
+
+def traced_run(
+    spec: SweepSpec, strategy: str, tier: str, seed: int
+) -> tuple[SimResult, list[AttemptRecord]]:
+    """One run of the sweep as `sim.engine.simulate` makes it, keeping every attempt's record."""
+    specs = tier_specs(spec.scenario, tier)
+    params = spec.params.get(strategy)
+    policy = build_strategy(strategy, len(specs), random.Random(seed), params)
+    simulation = Simulation(
+        build_models(specs, seed),
+        Router(policy, len(specs), spec.rules),
+        rate=spec.arrival_rate,
+        requests=spec.requests,
+        trace=True,
+    )
+    simulation.run()
+    result = simulation.result(
+        scenario=spec.scenario.name,
+        tier=tier,
+        strategy=strategy,
+        seed=seed,
+        params=config_params(make_config(strategy, params)),
+    )
+    return result, simulation.trace or []
 
 
 def register(app: typer.Typer) -> None:

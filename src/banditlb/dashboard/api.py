@@ -1,8 +1,10 @@
-"""The read-only JSON API over stored runs: list, one run, paged attempts, timeline, compare.
+"""The read-only JSON API over stored runs: list, one run, paged attempts, timeline, compare,
+and simulator sweeps (list; compare a whole sweep, aggregated here, by its label).
 
 Every handler opens its own read-only SQLite connection on a worker thread (WAL readers never
 block the recorder). Run ids are checked against the run-id regex and used only as bound SQL
-parameters. Errors are `{"error": "..."}`: 400 for bad parameters or ids, 404 for unknown runs.
+parameters, as are sweep labels (checked against their own regex). Errors are
+`{"error": "..."}`: 400 for bad parameters, ids or labels, 404 for unknown runs and sweeps.
 """
 
 from __future__ import annotations
@@ -24,6 +26,13 @@ from banditlb.store.models import SOURCES, Run
 from banditlb.store.run_ids import is_run_id
 from banditlb.store.runs import get_run, list_runs
 from banditlb.store.schema import connect_readonly
+from banditlb.store.sweeps import (
+    SWEEP_LABEL_RULE,
+    Sweep,
+    compare_sweep,
+    is_sweep_label,
+    list_sweeps,
+)
 from banditlb.store.timeline import run_timeline
 
 T = TypeVar("T")
@@ -101,10 +110,21 @@ class RunsApi:
         line = await self._read(lambda conn: run_timeline(conn, run=_get(conn, run_id)))
         return JSONResponse(line.to_dict())
 
+    async def sweeps(self, request: Request) -> Response:
+        limit = _int_param(request, "limit", 100, low=1, high=MAX_PAGE)
+        none: list[Sweep] = []
+        found = await self._read(lambda conn: list_sweeps(conn, limit=limit), empty=none)
+        return JSONResponse({"sweeps": [sweep.to_dict() for sweep in found]})
+
     async def compare(self, request: Request) -> Response:
         ids = request.query_params.getlist("run")
+        sweeps = request.query_params.getlist("sweep")
+        if sweeps:
+            if ids or len(sweeps) > 1:
+                raise ApiError(400, "compare one sweep (?sweep=LABEL) or runs (?run=ID), not both")
+            return await self._compare_sweep(sweeps[0])
         if not ids:
-            raise ApiError(400, "give one or more runs as ?run=ID&run=ID")
+            raise ApiError(400, "give one or more runs as ?run=ID&run=ID, or ?sweep=LABEL")
         if len(ids) > MAX_COMPARE:
             raise ApiError(400, f"compare at most {MAX_COMPARE} runs; got {len(ids)}")
         for run_id in ids:
@@ -113,10 +133,24 @@ class RunsApi:
         def read(conn: sqlite3.Connection) -> dict[str, Any]:
             runs = [_get(conn, run_id) for run_id in dict.fromkeys(ids)]
             return {
+                "unit": "per run",
                 "runs": [_brief(run) for run in runs],
                 "cells": [cell.to_dict() for cell in compare_runs(runs)],
                 "curves": [run_curve(conn, run=run).to_dict() for run in runs],
             }
+
+        return JSONResponse(await self._read(read))
+
+    async def _compare_sweep(self, label: str) -> Response:
+        if not is_sweep_label(label):
+            raise ApiError(400, f"bad sweep label {label[:40]!r}: {SWEEP_LABEL_RULE}")
+
+        def read(conn: sqlite3.Connection) -> dict[str, Any]:
+            try:
+                found = compare_sweep(conn, label=label)
+            except StoreError as exc:
+                raise ApiError(404, str(exc)) from exc
+            return {"unit": "per request", **found.to_dict()}
 
         return JSONResponse(await self._read(read))
 

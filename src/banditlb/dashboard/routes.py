@@ -3,6 +3,7 @@
 /dashboard, /dashboard/compare, /dashboard/playground, /dashboard/replay   pages
 /dashboard/static/...                                  JS, CSS, vendored Plotly.js
 /api/runs, /api/runs/{id}, /api/runs/{id}/attempts, /api/runs/{id}/timeline, /api/compare
+/api/sweeps                                            simulator sweeps (compare: ?sweep=LABEL)
 /api/events                                            SSE, only with a state provider
 """
 
@@ -65,6 +66,7 @@ def dashboard_routes(
         Route("/api/runs/{run_id}/attempts", _guard(api.attempts), methods=["GET"]),
         Route("/api/runs/{run_id}/timeline", _guard(api.timeline), methods=["GET"]),
         Route("/api/compare", _guard(api.compare), methods=["GET"]),
+        Route("/api/sweeps", _guard(api.sweeps), methods=["GET"]),
         Route("/api/events", events, methods=["GET"]),
     ]
 

@@ -23,6 +23,7 @@
     select.replaceChildren(...body.runs.map((run) => B.el("option", { value: run.id,
       text: run.id + " · " + run.source + " · " + run.strategy + " · " + run.tier })));
     const wanted = new URLSearchParams(location.search).get("run");
+    if (wanted && !body.runs.some((run) => run.id === wanted)) select.appendChild(B.el("option", { value: wanted, text: wanted }));
     if (wanted) select.value = wanted;
     if (select.value) await load(select.value);
     else message("No stored runs yet.");
