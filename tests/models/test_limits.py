@@ -116,3 +116,21 @@ def test_all_of_parts_before_a_refusal_keep_what_they_gave() -> None:
     """A request the bucket refuses still used up a slot of the window checked before it."""
     limiter = AllOf([FixedWindow(2), TokenBucket(rate=1.0, burst=1.0)])
     assert trace(limiter, [0.0, 0.25, 0.5]) == [None, 0.75, 0.5]
+
+
+def test_refusal_is_admit_as_a_plain_value() -> None:
+    """`refusal` gives admit's verdicts (None or the wait) and consumes capacity the same way."""
+
+    def limiters() -> list[RateLimiter]:
+        return [
+            FixedWindow(2, window=0.5, offset=0.1),
+            TokenBucket(rate=3.0, burst=2.0),
+            VaryingWindow(base=3.0, amplitude=2.0, period=7.0),
+            PeriodicOutage(period=3.0, duration=1.0, offset=0.5),
+            StepChange(at=4.0, before=FixedWindow(1), after=None),
+            AllOf([FixedWindow(4), TokenBucket(rate=2.0, burst=3.0)]),
+        ]
+
+    times = [i * 0.0625 for i in range(200)]
+    for admitting, refusing in zip(limiters(), limiters(), strict=True):
+        assert [refusing.refusal(t) for t in times] == trace(admitting, times)

@@ -13,7 +13,7 @@ from banditlb.referee import NO_ANSWER, Ledger
 from banditlb.router import RetryRules, Router
 from banditlb.sim import Simulation, simulate
 from banditlb.sim.world import build_models, tier_specs
-from banditlb.strategies.registry import build_strategy
+from banditlb.strategies.registry import build_strategy, strategy_names
 from banditlb.testing import ScriptedStrategy
 
 TINY = """
@@ -248,3 +248,113 @@ def test_request_deadline_stops_new_attempts_like_the_balancer() -> None:
     assert {a.outcome.kind for a in sim.trace} == {OutcomeKind.TIMEOUT}
     assert sim.clock.now() == 10.0
     assert sim.ledger.score(0.5).penalised_attempts == 2
+
+
+EVERY_FAULT = """
+name = "every-fault"
+rate = 4.0
+
+[[servers]]
+name = "hangs-sometimes"
+tier = "X"
+port = 7000
+error_rate = 0.2
+latency = { mean = 0.25 }
+faults = [{ kind = "hang", start = 5.0, end = 40.0, probability = 0.3 }]
+
+[[servers]]
+name = "slow-sometimes"
+tier = "X"
+port = 7001
+error_rate = 0.4
+latency = { mean = 0.01, jitter = 0.01 }
+faults = [{ kind = "slow", probability = 0.2, delay = 2.5 }]
+
+[[servers]]
+name = "resets-and-garbles"
+tier = "X"
+port = 7002
+error_rate = 0.1
+retry_after = true
+latency = { mean = 0.003, jitter = 0.003 }
+limits = [{ kind = "fixed_window", limit = 2, window = 0.5, offset = 0.1 }]
+faults = [
+  { kind = "reset", probability = 0.1 },
+  { kind = "malformed", start = 30.0, probability = 0.3 },
+]
+
+[[servers]]
+name = "refuses-a-while"
+tier = "X"
+port = 7003
+error_rate = 0.05
+retry_after = true
+error_status = 503
+latency = { mean = 0.002, jitter = 0.001 }
+limits = [{ kind = "token_bucket", rate = 2.0, burst = 3.0 }]
+faults = [{ kind = "refused", start = 20.0, end = 60.0 }]
+
+[[servers]]
+name = "flaps"
+tier = "X"
+port = 7004
+error_rate = 0.15
+retry_after = true
+latency = { mean = 0.005, jitter = 0.002 }
+limits = [{ kind = "fixed_window", limit = 3 }, { kind = "outage", period = 30.0, duration = 5.0 }]
+faults = [{ kind = "flap", period = 20.0, down = 4.0 }]
+
+[[servers]]
+name = "slower-than-the-timeout"
+tier = "X"
+port = 7005
+error_rate = 0.3
+retry_after = true
+latency = { mean = 1.5, jitter = 1.0 }
+limits = [{ kind = "sinusoid", base = 3.0, amplitude = 2.0, period = 40.0 }]
+
+[[servers]]
+name = "instant"
+tier = "X"
+port = 7006
+error_rate = 0.25
+
+[[servers.limits]]
+kind = "step"
+at = 50.0
+before = { kind = "fixed_window", limit = 2 }
+after = { kind = "fixed_window", limit = 5, window = 2.0 }
+"""
+
+
+@pytest.mark.parametrize("strategy", strategy_names())
+@pytest.mark.parametrize(
+    ("text", "tier", "penalty"),
+    [(EVERY_FAULT, "X", 1.0), (EVERY_FAULT, "X", 0.2), (FAULTY, "X", 0.5), (None, "T3", 0.3)],
+)
+def test_fast_loop_equals_the_reference_loop(
+    strategy: str, text: str | None, tier: str, penalty: float
+) -> None:
+    """Untraced runs (the fast loop) equal traced runs (Route and decide) field for field."""
+    scenario = load("default") if text is None else loads(text)
+    specs = tier_specs(scenario, tier)
+    rules = RetryRules(free_attempts=3, penalty=penalty, max_attempts=6)
+
+    def run(trace: bool) -> Simulation:
+        policy = build_strategy(strategy, len(specs), random.Random(5))
+        sim = Simulation(
+            build_models(specs, 5),
+            Router(policy, len(specs), rules),
+            rate=scenario.rate,
+            requests=400,
+            trace=trace,
+        )
+        sim.run()
+        return sim
+
+    fast, reference = run(False), run(True)
+    assert fast.result(scenario="s", tier=tier, strategy=strategy, seed=5) == reference.result(
+        scenario="s", tier=tier, strategy=strategy, seed=5
+    )
+    assert fast.ledger == reference.ledger
+    assert fast.router.blocked_until == reference.router.blocked_until

@@ -28,13 +28,14 @@ def test_spec_rejects_unknown_tier_and_stray_params() -> None:
 
 
 def test_parallel_sweep_equals_serial_sweep() -> None:
-    """Two worker processes give exactly the runs one process gives, in the same order."""
+    """Two worker processes give exactly the runs and oracle bounds one process gives, in order."""
     spec = SweepSpec(
         load("default"), ("random", "thompson"), ("T1", "T2"), seeds_from_count(2), 300
     )
     serial = run_sweep(spec, jobs=1)
     parallel = run_sweep(spec, jobs=2)
     assert serial.runs == parallel.runs
+    assert serial.oracles == parallel.oracles
     assert [(r.tier, r.strategy, r.seed) for r in serial.runs] == [
         ("T1", "random", 0),
         ("T1", "random", 1),

@@ -1,7 +1,9 @@
 """Rate-limit models. Each is told the time; each can say when it will next admit.
 
-A limiter's `admit(now)` consumes capacity when it admits. `capacity(now)` is its
-sustained rate in requests per second at `now`, which the oracle uses as the LP's bound.
+A limiter's `admit(now)` consumes capacity when it admits. `refusal(now)` is the same decision
+as a plain value, None when admitted or the seconds until one would be: the simulator's hot path
+calls it once per attempt, so no `Admission` is built. `capacity(now)` is its sustained rate in
+requests per second at `now`, which the oracle uses as the LP's bound.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 INFINITE = math.inf
+_floor = math.floor
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +32,8 @@ class RateLimiter(Protocol):
 
     def admit(self, now: float) -> Admission: ...
 
+    def refusal(self, now: float) -> float | None: ...
+
     def capacity(self, now: float) -> float: ...
 
 
@@ -46,13 +51,17 @@ class FixedWindow:
         return self.offset + (index + 1) * self.window
 
     def admit(self, now: float) -> Admission:
-        index = math.floor((now - self.offset) / self.window)
+        wait = self.refusal(now)
+        return ADMITTED if wait is None else Admission(False, wait)
+
+    def refusal(self, now: float) -> float | None:
+        index = _floor((now - self.offset) / self.window)
         if index != self._index:
             self._index, self._used = index, 0
         if self._used < self.limit:
             self._used += 1
-            return ADMITTED
-        return Admission(False, self._window_end(index) - now)
+            return None
+        return self._window_end(index) - now
 
     def capacity(self, now: float) -> float:
         return self.limit / self.window
@@ -68,14 +77,17 @@ class TokenBucket:
         self._last: float | None = None
 
     def admit(self, now: float) -> Admission:
+        wait = self.refusal(now)
+        return ADMITTED if wait is None else Admission(False, wait)
+
+    def refusal(self, now: float) -> float | None:
         if self._last is not None:
             self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate)
         self._last = now
         if self._tokens >= 1.0:
             self._tokens -= 1.0
-            return ADMITTED
-        wait = (1.0 - self._tokens) / self.rate if self.rate > 0 else INFINITE
-        return Admission(False, wait)
+            return None
+        return (1.0 - self._tokens) / self.rate if self.rate > 0 else INFINITE
 
     def capacity(self, now: float) -> float:
         return self.rate
@@ -108,13 +120,17 @@ class VaryingWindow:
         return max(0, round(value))
 
     def admit(self, now: float) -> Admission:
-        index = math.floor(now / self.window)
+        wait = self.refusal(now)
+        return ADMITTED if wait is None else Admission(False, wait)
+
+    def refusal(self, now: float) -> float | None:
+        index = _floor(now / self.window)
         if index != self._index:
             self._index, self._used, self._limit = index, 0, self.limit_at(now)
         if self._used < self._limit:
             self._used += 1
-            return ADMITTED
-        return Admission(False, (index + 1) * self.window - now)
+            return None
+        return (index + 1) * self.window - now
 
     def capacity(self, now: float) -> float:
         return self.limit_at(now) / self.window
@@ -135,9 +151,15 @@ class PeriodicOutage:
         return now >= self.offset and self._into_period(now) < self.duration
 
     def admit(self, now: float) -> Admission:
-        if self.in_outage(now):
-            return Admission(False, self.duration - self._into_period(now))
-        return ADMITTED
+        wait = self.refusal(now)
+        return ADMITTED if wait is None else Admission(False, wait)
+
+    def refusal(self, now: float) -> float | None:
+        if now >= self.offset:  # in_outage, inlined
+            into = (now - self.offset) % self.period
+            if into < self.duration:
+                return self.duration - into
+        return None
 
     def capacity(self, now: float) -> float:
         return 0.0 if self.in_outage(now) else INFINITE
@@ -158,6 +180,10 @@ class StepChange:
         current = self._current(now)
         return ADMITTED if current is None else current.admit(now)
 
+    def refusal(self, now: float) -> float | None:
+        current = self.before if now < self.at else self.after
+        return None if current is None else current.refusal(now)
+
     def capacity(self, now: float) -> float:
         current = self._current(now)
         return INFINITE if current is None else current.capacity(now)
@@ -173,11 +199,15 @@ class AllOf:
         self.parts = parts
 
     def admit(self, now: float) -> Admission:
+        wait = self.refusal(now)
+        return ADMITTED if wait is None else Admission(False, wait)
+
+    def refusal(self, now: float) -> float | None:
         for part in self.parts:
-            verdict = part.admit(now)
-            if not verdict.ok:
-                return verdict
-        return ADMITTED
+            wait = part.refusal(now)
+            if wait is not None:
+                return wait
+        return None
 
     def capacity(self, now: float) -> float:
         return min((part.capacity(now) for part in self.parts), default=INFINITE)

@@ -7,8 +7,10 @@ Both get the same answers for the same seed and the same sequence of calls.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 from banditlb.models.limits import RateLimiter
 from banditlb.models.spec import FaultSpec, ServerSpec
@@ -41,6 +43,27 @@ class Reply:
     @property
     def counted(self) -> bool:
         return self.fault not in (Fault.REFUSED, Fault.FLAP)
+
+
+class DecideParts(NamedTuple):
+    """What `ServerModel.decide` does for a server without faults, as plain parts to inline.
+
+    For a caller that runs `decide` in its own loop (the simulator): latency is `mean` when
+    `latency_random` is None, else `max(0.0, low + span * latency_random())`; then, if `refusal`
+    is given and returns a wait, a 429 (with `round(wait, 3)` as Retry-After when `hint`);
+    otherwise 200 when `outcome_random() >= error_rate`, else `error_status`. The callables are
+    the model's own RNG streams and limiter, so the draws and the limiter's state are shared.
+    """
+
+    latency_random: Callable[[], float] | None
+    mean: float
+    low: float
+    span: float
+    refusal: Callable[[float], float | None] | None
+    outcome_random: Callable[[], float]
+    error_rate: float
+    error_status: int
+    hint: bool
 
 
 class ServerModel:
@@ -106,13 +129,28 @@ class ServerModel:
                 slow = Fault.SLOW
         limiter = self.limiter
         if limiter is not None:
-            verdict = limiter.admit(now)
-            if not verdict.ok:
-                hint = round(verdict.retry_after, 3) if self._hint else None
-                return 429, latency, hint, slow
+            wait = limiter.refusal(now)
+            if wait is not None:
+                return 429, latency, round(wait, 3) if self._hint else None, slow
         if self._outcomes.random() >= self._error_rate:
             return 200, latency, None, slow
         return self._error_status, latency, None, slow
+
+    def inline_parts(self) -> DecideParts | None:
+        """`decide` as parts a hot loop can inline, or None when the server has faults."""
+        if self.spec.faults:
+            return None
+        return DecideParts(
+            self._latency.random if self._jittered else None,
+            self._mean,
+            self._low,
+            self._span,
+            None if self.limiter is None else self.limiter.refusal,
+            self._outcomes.random,
+            self._error_rate,
+            self._error_status,
+            self._hint,
+        )
 
     def capacity(self, now: float) -> float:
         """Sustained admitted requests per second at `now` (inf when unlimited)."""
