@@ -3,25 +3,22 @@
 from __future__ import annotations
 
 import math
-import random
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from banditlb.errors import ConfigError
-from banditlb.oracle import OracleResult
-from banditlb.router import RetryRules, Router
-from banditlb.sim import plots, report
-from banditlb.sim.engine import AttemptRecord, Simulation
-from banditlb.sim.result import SimResult
-from banditlb.sim.sweep import SweepSpec, parse_strategies, run_sweep, seeds_from_count
-from banditlb.sim.world import build_models, resolve_scenario, tier_specs
-from banditlb.strategies.registry import build_strategy, config_params, make_config
+from banditlb.router import RetryRules
+
+if TYPE_CHECKING:  # the simulator, scipy and matplotlib load only when `sim` runs
+    from banditlb.oracle import OracleResult
+    from banditlb.sim.result import SimResult
+    from banditlb.sim.sweep import SweepSpec
 
 
 def parse_params(items: list[str]) -> dict[str, dict[str, Any]]:
@@ -72,6 +69,10 @@ def sim(
     ] = False,
 ) -> None:
     """Simulate every strategy on every tier for many seeds and compare them with the oracle."""
+    from banditlb.sim import plots, report
+    from banditlb.sim.sweep import SweepSpec, parse_strategies, run_sweep, seeds_from_count
+    from banditlb.sim.world import resolve_scenario
+
     console = Console()
     if not console.is_terminal:  # a pipe or file: do not squeeze the tables into 80 columns
         console = Console(width=max(console.width, 110))
@@ -168,6 +169,7 @@ def save_runs(
     `trace_spec` (the sweep's spec) each run is simulated again with tracing, deterministically,
     and stored from that traced run together with its attempts, for replay.
     """
+    from banditlb.sim.sweep import run_traced
     from banditlb.store import connect, default_path, store_sim_result
     from banditlb.store.sim_results import sim_attempts, sim_result_fields
     from banditlb.store.sweeps import check_sweep_label, new_sweep_label
@@ -183,7 +185,7 @@ def save_runs(
             if trace_spec is None:
                 stored, attempts = run, None
             else:
-                stored, trace = traced_run(trace_spec, run.strategy, run.tier, run.seed)
+                stored, trace = run_traced(trace_spec, run.strategy, run.tier, run.seed)
                 attempts = sim_attempts(trace, arm_names=stored.arm_names, started_at=started)
             store_sim_result(
                 conn,
@@ -195,31 +197,6 @@ def save_runs(
     finally:
         conn.close()
     return path, sweep
-
-
-def traced_run(
-    spec: SweepSpec, strategy: str, tier: str, seed: int
-) -> tuple[SimResult, list[AttemptRecord]]:
-    """One run of the sweep as `sim.engine.simulate` makes it, keeping every attempt's record."""
-    specs = tier_specs(spec.scenario, tier)
-    params = spec.params.get(strategy)
-    policy = build_strategy(strategy, len(specs), random.Random(seed), params)
-    simulation = Simulation(
-        build_models(specs, seed),
-        Router(policy, len(specs), spec.rules),
-        rate=spec.arrival_rate,
-        requests=spec.requests,
-        trace=True,
-    )
-    simulation.run()
-    result = simulation.result(
-        scenario=spec.scenario.name,
-        tier=tier,
-        strategy=strategy,
-        seed=seed,
-        params=config_params(make_config(strategy, params)),
-    )
-    return result, simulation.trace or []
 
 
 def register(app: typer.Typer) -> None:

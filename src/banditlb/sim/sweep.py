@@ -15,7 +15,7 @@ from banditlb.errors import ConfigError
 from banditlb.models.spec import Scenario
 from banditlb.oracle import OracleResult, oracle_bound
 from banditlb.router import RetryRules
-from banditlb.sim.engine import simulate
+from banditlb.sim.engine import AttemptRecord, simulate, simulate_traced
 from banditlb.sim.result import SimResult
 from banditlb.sim.world import tier_specs
 from banditlb.strategies.registry import make_config, strategy_names
@@ -93,6 +93,23 @@ def parse_strategies(text: str) -> tuple[str, ...]:
 
 def _run_one(spec: SweepSpec, strategy: str, tier: str, seed: int) -> SimResult:
     return simulate(
+        spec.scenario,
+        tier,
+        strategy,
+        seed=seed,
+        requests=spec.requests,
+        params=spec.params.get(strategy),
+        rules=spec.rules,
+        rate=spec.rate,
+    )
+
+
+def run_traced(
+    spec: SweepSpec, strategy: str, tier: str, seed: int
+) -> tuple[SimResult, list[AttemptRecord]]:
+    """One task of the sweep, with every attempt's record (for replay): `simulate_traced` gets
+    the arguments `_run_one` gives `simulate`, so the result is the sweep's own run's."""
+    return simulate_traced(
         spec.scenario,
         tier,
         strategy,
