@@ -98,12 +98,14 @@ def serve(
         raise ConfigError(f"grace must be a finite number of seconds > 0, got {grace!r}")
     configure_logging(log_level)  # last check; it is also the first side effect
     store_path = db or default_path()
+    bound = tier_bound(settings, tier)
     recorder: Recorder | None = None
     if record:
-        recorder = SqliteRecorder(store_path, run=live_run(settings.summary()), penalty=penalty)
-    dashboard = dashboard_routes(
-        store_path, state_document, oracle_per_request=tier_bound(settings, tier)
-    )
+        sqlite = SqliteRecorder(store_path, run=live_run(settings.summary()), penalty=penalty)
+        if bound is not None:
+            sqlite.add_totals({"oracle_per_request": bound})  # `runs` shows "% of oracle"
+        recorder = sqlite
+    dashboard = dashboard_routes(store_path, state_document, oracle_per_request=bound)
     app = create_app(settings, recorder=recorder, extra_routes=dashboard)
     server = uvicorn_server(
         app, settings.host, settings.port, grace=grace, log_level=log_level.lower(), json_logs=True
