@@ -8,6 +8,7 @@ Connections use WAL journaling so readers on their own connections never block t
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 
 import platformdirs
@@ -79,10 +80,10 @@ def connect(path: Path | str, *, migrate_schema: bool = True) -> sqlite3.Connect
         raise StoreError(f"run database {str(target)!r} cannot be opened: {exc}") from None
     try:
         conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA busy_timeout=10000")
+        _enable_wal(conn)
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
-        conn.execute("PRAGMA busy_timeout=5000")
         if migrate_schema:
             migrate(conn)
     except sqlite3.DatabaseError as exc:
@@ -92,6 +93,23 @@ def connect(path: Path | str, *, migrate_schema: bool = True) -> sqlite3.Connect
         conn.close()
         raise
     return conn
+
+
+def _enable_wal(conn: sqlite3.Connection, *, attempts: int = 200, pause: float = 0.05) -> None:
+    """Switch to WAL, retrying while another process is switching the same fresh file.
+
+    SQLite answers "database is locked" to a journal-mode change at once, without its busy
+    handler, when another connection holds the file; the balancers of one `banditlb run` open
+    the same fresh store at the same moment. Bounded: about 10 s, then the error stands.
+    """
+    for attempt in range(attempts):
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(pause)
 
 
 def connect_readonly(path: Path | str) -> sqlite3.Connection:
