@@ -17,6 +17,11 @@ from banditlb.errors import ConfigError
 from banditlb.outcome import Outcome, OutcomeKind
 from banditlb.strategies.base import Strategy
 
+DEFAULT_ATTEMPT_TIMEOUT = 2.0
+"""Seconds one downstream attempt may take, live and simulated alike."""
+DEFAULT_REQUEST_DEADLINE = 10.0
+"""Seconds after which a request gets no new attempt, live and simulated alike."""
+
 
 class StopReason(StrEnum):
     DELIVERED = "delivered"

@@ -16,7 +16,7 @@ from typing import Any
 
 from banditlb.errors import ConfigError
 from banditlb.models import scenario as scenario_io
-from banditlb.router import RetryRules
+from banditlb.router import DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_REQUEST_DEADLINE, RetryRules
 from banditlb.strategies.registry import DEFAULT_STRATEGY, config_params, make_config
 
 
@@ -45,8 +45,8 @@ class BalancerSettings:
     penalty: float = 1.0
     free_attempts: int = 3
     max_attempts: int = 10
-    attempt_timeout: float = 2.0
-    request_deadline: float = 10.0
+    attempt_timeout: float = DEFAULT_ATTEMPT_TIMEOUT
+    request_deadline: float = DEFAULT_REQUEST_DEADLINE
     host: str = "127.0.0.1"
     port: int = 8000
     max_in_flight: int = 1024

@@ -24,6 +24,7 @@ from banditlb.dashboard import dashboard_routes
 from banditlb.errors import ConfigError
 from banditlb.logs import LEVELS, configure_logging
 from banditlb.models import scenario as scenario_io
+from banditlb.router import DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_REQUEST_DEADLINE
 from banditlb.store import SqliteRecorder, default_path, live_run
 from banditlb.strategies.registry import DEFAULT_STRATEGY
 
@@ -52,8 +53,12 @@ def serve(
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed for the strategy's RNG.")] = 0,
     penalty: Annotated[float, typer.Option(help="Score cost of each attempt past the 3rd.")] = 1.0,
-    attempt_timeout: Annotated[float, typer.Option(help="Seconds per downstream attempt.")] = 2.0,
-    deadline: Annotated[float, typer.Option(help="Seconds per client request overall.")] = 10.0,
+    attempt_timeout: Annotated[
+        float, typer.Option(help="Seconds per downstream attempt.")
+    ] = DEFAULT_ATTEMPT_TIMEOUT,
+    deadline: Annotated[
+        float, typer.Option(help="Seconds per client request overall.")
+    ] = DEFAULT_REQUEST_DEADLINE,
     label: Annotated[str, typer.Option(help="A name for this balancer in stats.")] = "",
     max_in_flight: Annotated[
         int, typer.Option(help="Client requests served at once; beyond it 503 + Retry-After.")

@@ -16,15 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from banditlb.models.spec import Scenario
-from banditlb.router import RetryRules, Router
+from banditlb.router import DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_REQUEST_DEADLINE, RetryRules, Router
 from banditlb.sim.reference_loop import AttemptRecord
 from banditlb.sim.result import SimResult
-from banditlb.sim.simulation import (
-    DEFAULT_ATTEMPT_TIMEOUT,
-    DEFAULT_REQUEST_DEADLINE,
-    TIMELINE_POINTS,
-    Simulation,
-)
+from banditlb.sim.simulation import TIMELINE_POINTS, Simulation
 from banditlb.sim.world import build_models, resolve_scenario, tier_specs
 from banditlb.strategies.registry import build_strategy, config_params, make_config
 

@@ -18,15 +18,12 @@ from banditlb.errors import ConfigError
 from banditlb.models.server import Fault, ServerModel
 from banditlb.outcome import Outcome, OutcomeKind
 from banditlb.referee import Ledger, Score, ServerCounts
-from banditlb.router import Router
+from banditlb.router import DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_REQUEST_DEADLINE, Router
 from banditlb.sim.fast_loop import run_fast
 from banditlb.sim.reference_loop import AttemptRecord, run_reference
 from banditlb.sim.result import SimResult
 
-DEFAULT_ATTEMPT_TIMEOUT = 2.0
 TIMELINE_POINTS = 100
-DEFAULT_REQUEST_DEADLINE = 10.0
-"""As the live balancer: no new attempt once a request is this many seconds old."""
 
 _NOT_LISTENING = (Fault.REFUSED, Fault.FLAP)
 
