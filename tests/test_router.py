@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 
 from banditlb.errors import ConfigError
 from banditlb.outcome import Outcome, OutcomeKind, outcome_for_status
-from banditlb.router import RetryRules, Router, StopReason
+from banditlb.router import RetryRules, Router, StopReason, hold_delay
 from banditlb.testing import FakeClock, ScriptedStrategy
 
 FAILED = outcome_for_status(500)
@@ -92,9 +94,48 @@ def test_no_server_available_stops_before_any_attempt() -> None:
         ({"free_attempts": 0}, "free_attempts must be >= 1"),
         ({"penalty": -1.0}, "penalty must be >= 0"),
         ({"max_attempts": 2}, "max_attempts (2) must be >= free_attempts (3)"),
+        ({"max_hold": float("nan")}, "max_hold must be from 0 to 60 seconds"),
+        ({"max_hold": -1.0}, "max_hold must be from 0 to 60 seconds"),
     ],
 )
 def test_bad_rules_are_rejected(kwargs: dict[str, float], message: str) -> None:
     """Each impossible retry rule raises ConfigError naming the rule."""
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
         RetryRules(**kwargs)  # type: ignore[arg-type]
+
+
+class _Holding(ScriptedStrategy):
+    """A scripted strategy that asks every attempt to wait `wanted` seconds."""
+
+    def __init__(self, wanted: float) -> None:
+        super().__init__(2, [0])
+        self.wanted = wanted
+
+    def hold(self, now: float, candidates: Sequence[int], attempt: int) -> float:
+        return self.wanted
+
+
+def test_hold_delay_stays_within_the_request_budget() -> None:
+    """A wait is cut at `max_hold` seconds after arrival, and is 0 once that budget is spent."""
+    assert hold_delay(0.3, now=10.0, arrived=10.0, max_hold=1.0) == 0.3
+    assert hold_delay(0.8, now=10.5, arrived=10.0, max_hold=1.0) == pytest.approx(0.5)
+    assert hold_delay(0.8, now=11.0, arrived=10.0, max_hold=1.0) == 0.0
+    assert hold_delay(0.0, now=10.0, arrived=10.0, max_hold=1.0) == 0.0
+
+
+def test_route_holds_only_for_pacing_strategies() -> None:
+    """A strategy without `hold` never waits; a pacing one waits what it asks, within budget."""
+    plain = Router(ScriptedStrategy(2, [0]), 2).start()
+    assert plain.hold(0.0, arrived=0.0) == 0.0
+    pacing = Router(_Holding(wanted=0.4), 2, RetryRules(max_hold=1.0)).start()
+    assert pacing.hold(0.0, arrived=0.0) == pytest.approx(0.4)
+    assert pacing.hold(0.8, arrived=0.0) == pytest.approx(0.2)
+    off = Router(_Holding(wanted=0.4), 2, RetryRules(max_hold=0.0)).start()
+    assert off.hold(0.0, arrived=0.0) == 0.0
+
+
+def test_a_delivered_request_never_holds() -> None:
+    """Once delivered, the route stops: no wait is asked for."""
+    route = Router(_Holding(wanted=0.4), 2).start()
+    route.record(0, OK, 0.0)
+    assert route.hold(0.1, arrived=0.0) == 0.0

@@ -17,6 +17,16 @@ class OutcomeKind(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class Quota:
+    """What a server advertised about its limit with one answer (RateLimit, X-RateLimit-*)."""
+
+    remaining: int  # requests left in the current window (after this one)
+    reset: float  # seconds until the quota resets / the next unit frees up
+    limit: int | None = None  # requests per window, when advertised
+    window: float | None = None  # window length in seconds, when advertised (RateLimit-Policy w)
+
+
+@dataclass(frozen=True, slots=True)
 class Outcome:
     """One attempt's result as strategies see it.
 
@@ -28,6 +38,7 @@ class Outcome:
     status: int | None = None
     retry_after: float | None = None
     latency: float = 0.0
+    quota: Quota | None = None
 
     @property
     def accepted(self) -> bool:

@@ -4,7 +4,9 @@ Shared by the live balancer and the simulator so both play by exactly the same r
 - at most `free_attempts` (3) attempts cost nothing; a further attempt is made only when the
   strategy's estimate for the arm it would pick beats `penalty` (with penalty 1, never);
 - an arm that answered 429 with `Retry-After` is not a candidate until that time has passed;
-- `max_attempts` caps the loop whatever the estimates say.
+- `max_attempts` caps the loop whatever the estimates say;
+- a pacing strategy may hold an attempt back until a server can admit it, for at most
+  `max_hold` seconds after the request arrived (then it must choose at once).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from enum import StrEnum
 
 from banditlb.errors import ConfigError
 from banditlb.outcome import Outcome, OutcomeKind
-from banditlb.strategies.base import Strategy
+from banditlb.strategies.base import Pacing, Strategy
 
 DEFAULT_ATTEMPT_TIMEOUT = 2.0
 """Seconds one downstream attempt may take, live and simulated alike."""
@@ -36,6 +38,7 @@ class RetryRules:
     free_attempts: int = 3
     penalty: float = 1.0
     max_attempts: int = 10
+    max_hold: float = 1.0
 
     def __post_init__(self) -> None:
         if self.free_attempts < 1:
@@ -47,6 +50,21 @@ class RetryRules:
                 f"max_attempts ({self.max_attempts}) must be >= "
                 f"free_attempts ({self.free_attempts})"
             )
+        if not 0.0 <= self.max_hold <= 60.0:  # also rejects NaN
+            raise ConfigError(f"max_hold must be from 0 to 60 seconds, got {self.max_hold}")
+
+
+def hold_delay(wanted: float, now: float, arrived: float, max_hold: float) -> float:
+    """How long an attempt actually waits: what the strategy wants, within the request's
+    budget of `max_hold` seconds after it `arrived`; 0 when either is used up.
+
+    The one rule the balancer, the reference loop and the fast loop all apply."""
+    if wanted <= 0.0:
+        return 0.0
+    left = arrived + max_hold - now
+    if left <= 0.0:
+        return 0.0
+    return wanted if wanted < left else left
 
 
 class Router:
@@ -61,7 +79,9 @@ class Router:
         "_choose",
         "_estimate",
         "_free",
+        "_hold",
         "_max",
+        "_max_hold",
         "_never_paid",
         "_observe",
         "_penalty",
@@ -88,6 +108,7 @@ class Router:
         self._choose = strategy.choose
         self._estimate = strategy.estimate
         self._observe = strategy.observe
+        self._hold = strategy.hold if isinstance(strategy, Pacing) else None
 
     @property
     def rules(self) -> RetryRules:
@@ -99,6 +120,7 @@ class Router:
         self._free = rules.free_attempts
         self._max = rules.max_attempts
         self._penalty = rules.penalty
+        self._max_hold = rules.max_hold
         self._never_paid = rules.penalty >= 1.0  # no estimate can beat a penalty of 1
 
     def candidates(self, now: float) -> list[int]:
@@ -132,6 +154,24 @@ class Route:
         self.attempts = 0
         self.last_arm: int | None = None
         self.stop: StopReason | None = None
+
+    def hold(self, now: float, arrived: float) -> float:
+        """Seconds to wait before `next_arm` (0: ask now); `arrived` is the request's arrival.
+
+        Non-zero only for a pacing strategy, within the request's hold budget; a request
+        that will stop anyway (delivered, out of attempts, no candidate) never waits.
+        """
+        router = self._router
+        hold = router._hold
+        if hold is None or self.stop is not None or router._max_hold <= 0.0:
+            return 0.0
+        attempt = self.attempts + 1
+        if attempt > router._free and (router._never_paid or attempt > router._max):
+            return 0.0
+        candidates = router._candidates(now)
+        if not candidates:
+            return 0.0
+        return hold_delay(hold(now, candidates, attempt), now, arrived, router._max_hold)
 
     def next_arm(self, now: float) -> int | None:
         """The arm for the next attempt, or None with `stop` set to why not."""

@@ -7,7 +7,8 @@ import random
 
 import pytest
 
-from banditlb.outcome import Outcome, OutcomeKind
+from banditlb.errors import ConfigError
+from banditlb.outcome import Outcome, OutcomeKind, Quota
 from banditlb.strategies.capacity_model import CapacityModel
 from banditlb.strategies.capacity_planner import CapacityPlannerConfig
 from banditlb.strategies.flow_plan import solve_flow_plan
@@ -22,22 +23,33 @@ def limited(retry_after: float) -> Outcome:
     return Outcome(OutcomeKind.RATE_LIMITED, 429, retry_after)
 
 
-def model() -> CapacityModel:
-    return CapacityModel(
-        2, window=1.0, probe_interval=2.0, max_probe_interval=8.0, outage_after=1.0
-    )
+def model(**overrides: float) -> CapacityModel:
+    settings = {
+        "window": 1.0,
+        "probe_interval": 2.0,
+        "max_probe_interval": 8.0,
+        "outage_after": 1.0,
+        "raise_trial": 2.0,
+        "base_backoff": 0.5,
+        "max_backoff": 4.0,
+        "decrease": 0.5,
+        "increase": 1.0,
+    } | overrides
+    return CapacityModel(2, **settings)  # type: ignore[arg-type]
 
 
-def test_a_429_sets_the_cap_to_the_admitted_count_in_the_window() -> None:
-    """Three admitted sends then a 429 within one second: the cap becomes 3."""
+def test_a_429_sets_the_cap_to_the_admitted_count_and_paces_at_that_rate() -> None:
+    """Three admitted sends then a 429 within one second: cap 3 per window, pace 3/s from now."""
     caps = model()
     for t in (0.0, 0.1, 0.2):
         caps.record(0, OK, t)
     caps.record(0, LIMITED, 0.3)
     assert caps.cap[0] == 3.0
+    assert caps.rate[0] == 3.0
+    assert caps.next_at[0] == pytest.approx(0.3 + 1 / 3)  # the server is empty now
     assert not caps.has_room(0, 0.5)
     assert caps.has_room(0, 1.0)  # the send at 0.0 has left the sliding window
-    assert caps.rate(0, 0.5) == 3.0
+    assert caps.capacity(0, 0.5) == 3.0
 
 
 def test_send_time_is_answer_time_minus_latency() -> None:
@@ -47,55 +59,35 @@ def test_send_time_is_answer_time_minus_latency() -> None:
     assert list(caps.sends[0]) == [0.75]
 
 
-def test_agreeing_retry_afters_make_a_fixed_window() -> None:
-    """Two Retry-Afters ending at the same boundary switch the arm to per-window counting."""
+def test_sends_in_flight_take_room_and_pace() -> None:
+    """A send not yet answered counts against the cap, and the next waits one interval."""
     caps = model()
-    for t in (0.5, 0.6, 0.7):
-        caps.record(0, OK, t)
-    caps.record(0, limited(0.2), 0.8)  # boundary at 1.0
-    assert not caps.aligned(0)
-    assert caps.cap[0] == 3.0
-    for t in (1.0, 1.1, 1.2):
-        caps.record(0, OK, t)
-    caps.record(0, limited(0.7), 1.3)  # boundary at 2.0: agrees
-    assert caps.aligned(0)
-    assert caps.cap[0] == 3.0
-    assert caps.in_window(0, 1.9) == 3
-    assert not caps.has_room(0, 1.99)
-    assert caps.has_room(0, 2.0)  # a new window, although 2 sends are within the last second
+    caps.record(0, OK, 0.0)
+    caps.record(0, LIMITED, 0.1)  # cap 1, pace 1/s, next send from 1.1
+    assert caps.room_at(0, 0.2) == pytest.approx(1.1)
+    caps.sending(0, 1.1)
+    assert caps.in_flight[0] == 1
+    assert not caps.has_room(0, 1.15)  # the window is empty, but the send in flight fills it
+    assert caps.room_at(0, 1.15) == pytest.approx(2.1)  # the pace: one interval after 1.1
+    caps.record(0, Outcome(OutcomeKind.ACCEPTED, 200, latency=0.05), 1.15)
+    assert caps.in_flight[0] == 0
 
 
-def test_fixed_window_count_matches_a_recount_as_sends_come_and_go() -> None:
-    """An aligned arm's kept per-window count equals counting its sends, whatever the order."""
+def test_repeated_429s_are_an_outage_that_restores_the_cap_and_backs_off() -> None:
+    """A second 429 in a row undoes the cap cut; the back-off doubles with each further one."""
     caps = model()
-    for t in (0.5, 0.6, 0.7):
+    for t in (0.0, 0.2, 0.4, 0.6):
         caps.record(0, OK, t)
-    caps.record(0, limited(0.2), 0.8)
-    caps.record(0, limited(0.2), 0.8)  # two Retry-Afters at the 1.0 boundary: aligned
-    assert caps.aligned(0)
-    rng = random.Random(3)
-    now = 1.0
-    for _ in range(400):
-        now += rng.random() * 0.2
-        latency = rng.random() * 0.05  # answers arrive out of send order
-        caps.record(0, Outcome(OutcomeKind.ACCEPTED, 200, latency=latency), now)
-        probe = now + rng.random() * 0.3
-        start = math.floor(probe + 1e-9) - 1e-9
-        counted = caps.in_window(0, probe)
-        assert counted == sum(1 for t in caps.sends[0] if t >= start)
-    caps.sends[0].clear()  # changed from outside: the count follows
-    assert caps.in_window(0, now) == 0
-
-
-def test_disagreeing_retry_afters_never_make_a_fixed_window() -> None:
-    """Retry-Afters that keep pointing at different boundaries (a bucket) keep the sliding model."""
-    caps = model()
-    for step, wait in enumerate((0.2, 0.35, 0.2, 0.45, 0.2, 0.2)):
-        now = 2.0 * step + 0.5
-        caps.record(0, OK, now)
-        caps.record(0, limited(wait), now + 0.1)
-    assert caps.phase_misses[0] >= 2
-    assert not caps.aligned(0)
+    caps.record(0, LIMITED, 0.8)  # looks like a cap of 4
+    assert caps.cap[0] == 4.0
+    caps.record(0, LIMITED, 0.9)  # again: an outage began, the cap of 4 was not the cause
+    assert caps.cap[0] == math.inf
+    assert caps.blocked_until[0] == pytest.approx(0.9 + 1.0)  # 0.5 s doubled once
+    caps.record(0, LIMITED, 2.0)
+    assert caps.blocked_until[0] == pytest.approx(2.0 + 2.0)
+    assert caps.capacity(0, 3.0) == 0.0
+    caps.record(0, OK, 4.5)
+    assert caps.refused_run[0] == 0
 
 
 def test_long_retry_after_is_an_outage_that_keeps_the_cap() -> None:
@@ -104,10 +96,50 @@ def test_long_retry_after_is_an_outage_that_keeps_the_cap() -> None:
     caps.record(0, OK, 0.0)
     caps.record(0, limited(5.0), 0.5)
     assert caps.cap[0] == math.inf
-    assert caps.in_outage(0, 5.4)
     assert not caps.has_room(0, 5.4)
     assert caps.has_room(0, 5.5)
-    assert caps.rate(0, 1.0) == 0.0
+    assert caps.capacity(0, 1.0) == 0.0
+
+
+def test_pace_grows_only_while_the_plan_wants_more() -> None:
+    """Admitted sends raise the pace by `increase` per second only after the plan starved."""
+    caps = model(increase=1.0)
+    caps.record(0, OK, 0.0)
+    caps.record(0, LIMITED, 0.1)
+    assert caps.rate[0] == 1.0
+    caps.record(0, OK, 1.2)  # not starved: no growth
+    assert caps.rate[0] == 1.0
+    caps.starve(0, 1.5)
+    caps.record(0, OK, 2.0)  # starved half a second ago: grows by 1/s per s since 0.1 (max 1 s)
+    assert caps.rate[0] == pytest.approx(2.0)
+    caps.record(0, OK, 3.0)  # starved 1.5 s ago: no longer
+    assert caps.rate[0] == pytest.approx(2.0)
+
+
+def test_a_later_429_multiplies_the_pace_by_decrease() -> None:
+    """After the first estimate, each first 429 of a run halves the pace (decrease 0.5)."""
+    caps = model(decrease=0.5)
+    caps.record(0, OK, 0.0)
+    caps.record(0, OK, 0.1)
+    caps.record(0, LIMITED, 0.2)
+    assert caps.rate[0] == 2.0
+    caps.record(0, OK, 3.0)
+    caps.record(0, LIMITED, 3.1)
+    assert caps.rate[0] == 1.0
+
+
+def test_advertised_quota_is_exact() -> None:
+    """RateLimit fields replace the learned cap: room while remaining > 0, else after reset."""
+    caps = model()
+    caps.record(0, Outcome(OutcomeKind.ACCEPTED, 200, quota=Quota(remaining=1, reset=0.6)), 0.0)
+    assert caps.has_room(0, 0.1)
+    caps.sending(0, 0.1)
+    assert not caps.has_room(0, 0.15)  # the last unit is in flight
+    caps.record(0, Outcome(OutcomeKind.ACCEPTED, 200, quota=Quota(remaining=0, reset=0.4)), 0.2)
+    assert not caps.has_room(0, 0.5)
+    assert caps.room_at(0, 0.5) == pytest.approx(0.51)  # re-checks soon, at most the reset
+    assert caps.has_room(0, 0.61)  # the window reset (at 0.2 + 0.4)
+    assert caps.cap[0] == math.inf  # nothing learned from a server that says it exactly
 
 
 def test_refused_probe_doubles_the_wait_and_admitted_probe_raises_the_cap() -> None:
@@ -134,6 +166,35 @@ def test_probe_skips_unwanted_servers() -> None:
     caps.record(0, OK, 0.0)
     caps.record(0, LIMITED, 0.1)
     assert caps.probe_due(5.0, [0, 1], [False, True]) is None
+
+
+def test_planner_holds_an_attempt_until_a_planned_server_has_room() -> None:
+    """Every server the plan uses is full: hold until the first has room, not send into a 429."""
+    policy = CapacityPlannerConfig(probe_interval=100.0, max_probe_interval=100.0).build(
+        2, random.Random(0)
+    )
+    for t in (0.0, 0.1):
+        policy.observe(0, OK, t, 1)
+        policy.observe(1, OK, t, 1)
+    policy.observe(0, LIMITED, 0.2, 1)  # arm 0: cap 2, pace 2/s from 0.2
+    policy.observe(1, LIMITED, 0.2, 1)
+    assert policy.hold(0.3, [0, 1], 1) == pytest.approx(0.7)  # both windows free a slot at 1.0
+    assert policy.hold(1.0, [0, 1], 1) == 0.0
+    assert policy.hold(0.3, [1], 1) == pytest.approx(0.7)
+
+
+def test_planner_config_rejects_hostile_values() -> None:
+    """NaN, infinities and absurd sizes are refused with the parameter's allowed range."""
+    for field, value in (
+        ("free_attempts", 10**29),
+        ("free_attempts", 1000),
+        ("rate_horizon", math.nan),
+        ("window", math.inf),
+        ("decrease", 0.0),
+        ("explore_attempts", 2.5),
+    ):
+        with pytest.raises(ConfigError, match=field):
+            CapacityPlannerConfig(**{field: value})
 
 
 def test_planner_never_sends_to_an_arm_it_believes_exhausted() -> None:
@@ -205,6 +266,7 @@ def test_planner_follows_the_plan_per_attempt_number() -> None:
         policy.observe(0, OK if step % 10 else FAIL, t, 1)
         policy.observe(1, OK if step % 2 else FAIL, t, 1)
     policy.capacity.cap[0] = 5.0
+    policy.capacity.rate[0] = 5.0
     policy.capacity.sends[0].clear()
     policy.capacity.probe_at[0] = math.inf
     policy._planned_at = -math.inf  # force a fresh plan

@@ -3,11 +3,13 @@
 The rules themselves (free attempts, penalty, Retry-After) live in `banditlb.router`; this
 class only drives them against a `Downstream`, keeps the request deadline, and reports each
 attempt to the `Recorder` and `LiveStats`. The deadline is checked before every attempt, so a
-request can overrun it by at most one attempt timeout.
+request can overrun it by at most one attempt timeout. A pacing strategy may hold an attempt
+back (`Route.hold`) until a server can admit it, within the request's hold budget.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -78,6 +80,10 @@ class Balancer:
             now = self._clock.now()
             if now >= deadline:
                 route.give_up(StopReason.DEADLINE)
+            delay = route.hold(now, started)
+            if delay > 0.0:  # a pacing strategy waits for a server to admit again
+                await asyncio.sleep(delay)
+                continue
             arm = route.next_arm(now)
             if arm is None:
                 break

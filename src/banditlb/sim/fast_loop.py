@@ -20,9 +20,11 @@ from typing import TYPE_CHECKING
 
 from banditlb.models.server import Fault
 from banditlb.outcome import Outcome, OutcomeKind, outcome_for_status
+from banditlb.router import hold_delay
 from banditlb.sim.reference_loop import REFUSED_OUTCOME
 from banditlb.strategies.attempt_aware_ucb import AttemptAwareUCB
 from banditlb.strategies.balanced_exploration import BalancedExploration
+from banditlb.strategies.base import Pacing
 from banditlb.strategies.blocking import Blocking
 from banditlb.strategies.discounted_thompson import DiscountedThompson
 from banditlb.strategies.discover_exploit import DiscoverExploit
@@ -100,9 +102,12 @@ def run_fast(sim: Simulation) -> None:
     router = sim.router
     strategy = router.strategy
     choose, observe, estimate = strategy.choose, strategy.observe, strategy.estimate
+    woken = Outcome(OutcomeKind.ACCEPTED)  # a held request's wake-up event, not an answer
     rules = router.rules
     free, max_attempts, penalty = rules.free_attempts, rules.max_attempts, rules.penalty
     never_paid = penalty >= 1.0  # as Router: no estimate can beat a penalty of 1
+    hold = strategy.hold if isinstance(strategy, Pacing) and rules.max_hold > 0.0 else None
+    max_hold = rules.max_hold
     blocked = router.blocked_until
     all_arms = tuple(range(router.n_arms))
     blocked_max = max(blocked)  # entries only grow, so this stays max(blocked)
@@ -162,7 +167,9 @@ def run_fast(sim: Simulation) -> None:
         in_flight = False
         # Play this request on for as long as its answer is the next event anyway.
         while True:
-            if answer is not None:  # Route.record, inlined
+            if answer is woken:  # a held request wakes up: it has no answer to record
+                answer = None
+            elif answer is not None:  # Route.record, inlined
                 attempts += 1
                 if answer.kind is accepted_kind:
                     observe(arm, answer, now, attempts)
@@ -191,6 +198,13 @@ def run_fast(sim: Simulation) -> None:
                     if not some_arms:
                         break
                     candidates = some_arms
+                if hold is not None:  # Route.hold, inlined
+                    held = hold(now, candidates, attempt)
+                    if held > 0.0:
+                        held = hold_delay(held, now, index / rate, max_hold)
+                        if held > 0.0:
+                            answer, latency = woken, held
+                            break
                 arm = choose(now, candidates, attempt)
                 if paid and estimate(arm, now) <= penalty:
                     break

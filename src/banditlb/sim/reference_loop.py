@@ -48,7 +48,8 @@ class AttemptRecord:
     counted: bool
 
 
-# (time, seq, request index, route or None for an arrival, arm, outcome); the request's id is
+# (time, seq, request index, route or None for an arrival, arm, outcome or None for a held
+# request waking up); the request's id is
 # str(index), which the referee's bookkeeping never needs to build.
 _Event = tuple[float, int, int, Route | None, int, Outcome | None]
 
@@ -105,8 +106,7 @@ def run_reference(sim: Simulation) -> None:
             if following < requests:
                 push(heap, (following / rate, next_seq(), following, None, -1, None))
             route = start()
-        else:
-            assert outcome is not None
+        elif outcome is not None:  # an answer (else a held request wakes up)
             if trace is not None:
                 sent, read = in_flight.pop(index)
                 trace.append(AttemptRecord(index, arm, sent, now, outcome, read))
@@ -117,6 +117,10 @@ def run_reference(sim: Simulation) -> None:
         while True:
             if now >= deadline:
                 route.give_up(deadline_reason)
+            delay = route.hold(now, index / rate)
+            if delay > 0.0:  # a pacing strategy waits: wake this request up later
+                push(heap, (now + delay, next_seq(), index, route, -1, None))
+                break
             chosen = next_arm(now)
             if chosen is None:
                 if points:  # the request is over: add what it scored to its bucket

@@ -54,6 +54,21 @@ class Strategy(Protocol):
         ...
 
 
+@runtime_checkable
+class Pacing(Protocol):
+    """A strategy that may ask for an attempt to wait rather than be sent into a full server.
+
+    A 429 burns one of an id's free attempts; waiting a moment for a server's rate limit to
+    admit again costs only latency. The router asks `hold` before each attempt (only of
+    strategies that implement it, checked once when the router is built) and waits that many
+    seconds, within the request's hold budget (`RetryRules.max_hold`), before `choose`.
+    """
+
+    def hold(self, now: float, candidates: Sequence[int], attempt: int) -> float:
+        """Seconds to wait before choosing among `candidates` for `attempt`; 0 to choose now."""
+        ...
+
+
 class StrategyConfig(Protocol):
     """A frozen, validated strategy spec; `build` makes a fresh stateful policy."""
 

@@ -1,16 +1,31 @@
 """Per-server rate-limit state modelled from our own sends, for the capacity planner.
 
-Each server gets a cap K: the most sends it admits in any sliding `window` seconds. Staying
-within K in every sliding window never overruns a fixed window of limit K (of length at most
-`window`, any offset) nor a token bucket of rate K / window and burst at least K. The model only
-sees our sends and their answers: admitted send times (send time = answer time − latency), 429s,
-and Retry-After values. See `capacity_planner.py` for how K is learned and probed.
+A real server tells us little about its limit: a 429, perhaps a Retry-After in whole seconds
+(RFC 9110), perhaps RateLimit fields. So the model assumes no limiter kind. Each server gets a
+cap K: the most sends it admits in any sliding `window` seconds. Staying within K in every
+sliding window never overruns a fixed window of limit K (of length at most `window`, any
+offset), a sliding log or counter of limit K, nor a token bucket or GCRA of rate K / window
+and burst at least K; K is learned from what the server did, not from what it is.
 
-A fixed window's Retry-After runs to the window's end, so `send time + Retry-After` marks a
-boundary. When two such marks agree (to 2 ms, modulo `window`) the server is taken to be a fixed
-window of length `window` with that phase: counts are then per current window, not sliding,
-and the count at the first refusal is the limit itself. A token bucket's marks disagree, and
-after two disagreements a server is never treated as a fixed window again.
+- K starts unknown (infinite). A 429 lowers it to the sends the window had admitted.
+- Sends are also paced at a learned rate r (at most one every 1/r seconds), learned like TCP's
+  congestion window: r starts at K / window at the first 429, is multiplied by `decrease` at
+  each later first-429, and grows by `increase` sends/s per second while the plan wants more
+  of the server than r gives. K catches bursts and windows; r catches limits that K cannot
+  express (a token bucket of burst 1, rates below one per window, a refill rate that drifts).
+  A 429 means the server is empty *now*: the next send waits a full 1/r, in step with it.
+- A 429 with nothing admitted in the window is an outage or a rate below one per window: the
+  server sits out a back-off that doubles with each 429 in a row (up to `max_backoff`), and K
+  is left alone. So is a Retry-After longer than `outage_after` seconds: it is waited out.
+- Growing capacity is found by probing: one first attempt past the cap of a server the plan
+  wants, after `probe_interval` seconds; the interval doubles after a refused probe (or a raise
+  undone by a 429 within `raise_trial` seconds; up to `max_probe_interval`) and halves after an
+  admitted one.
+- RateLimit fields (`Outcome.quota`), when a server sends them, are taken as exact and replace
+  the learned cap and pace: a send while the last `remaining`, less the sends in flight, is
+  above 0, or once `reset` has passed; a 429 from such a server waits for its `reset`.
+- Sends in flight count against the room: a burst of held requests that wake together must
+  not all go to the one server that has one slot left.
 """
 
 from __future__ import annotations
@@ -22,14 +37,12 @@ from collections.abc import Sequence
 from banditlb.outcome import Outcome
 
 _EPS = 1e-9
-_CONFIRM = 2  # Retry-Afters that must agree on a window boundary before we trust it
-WINDOW_EPS = _EPS  # in_window's slack at the window edge, for callers that inline its fast path
-CONFIRM = _CONFIRM  # aligned(arm) is phase_hits[arm] >= CONFIRM > phase_misses[arm]
-_PHASE_TOLERANCE = 0.002  # seconds; Retry-After comes rounded to the millisecond
+_STARVED_FOR = 1.0  # seconds after the plan last wanted more during which the pace grows
+_ANSWER_WAIT = 0.01  # seconds to hold when only answers still in flight can free room
 
 
 class CapacityModel:
-    """Sliding-window caps, probing schedule and outages for every server."""
+    """Sliding-window caps, probing schedule, back-offs and outages for every server."""
 
     def __init__(
         self,
@@ -39,97 +52,90 @@ class CapacityModel:
         probe_interval: float,
         max_probe_interval: float,
         outage_after: float,
-        raise_trial: float = 2.0,
+        raise_trial: float,
+        base_backoff: float,
+        max_backoff: float,
+        decrease: float,
+        increase: float,
+        min_rate: float = 0.1,
     ) -> None:
         self.window = window
         self.probe_interval = probe_interval
         self.max_probe_interval = max_probe_interval
         self.outage_after = outage_after
         self.raise_trial = raise_trial
+        self.base_backoff = base_backoff
+        self.max_backoff = max_backoff
+        self.decrease = decrease
+        self.increase = increase
+        self.min_rate = min_rate
+        self.rate = [math.inf] * n_arms  # paced sends per second; inf until the first 429
+        self.next_at = [0.0] * n_arms  # the earliest time of the next paced send
+        self.starved_at = [-math.inf] * n_arms  # when the plan last wanted more than r gave
+        self.grown_at = [-math.inf] * n_arms
         self.cap = [math.inf] * n_arms
         self.sends: list[deque[float]] = [deque() for _ in range(n_arms)]
+        self.in_flight = [0] * n_arms
         self.probe_at = [0.0] * n_arms
         self.probe_wait = [probe_interval] * n_arms
         self.probing = [False] * n_arms
-        self.outage_until = [0.0] * n_arms
+        self.blocked_until = [0.0] * n_arms  # outage, back-off or exhausted quota
+        self.refused_run = [0] * n_arms  # 429s in a row
         self.raised_at = [-math.inf] * n_arms
-        self.phase = [0.0] * n_arms
-        self.phase_hits = [0] * n_arms
-        self.phase_misses = [0] * n_arms
-        # in_window's count for an aligned arm: sends at or after `_start` (the fixed window's
-        # start it was counted for), kept in step by every append and trim; `_sends_len` notices
-        # a `sends` deque changed from outside, which forces a recount.
-        self._start = [math.nan] * n_arms
-        self._in_start = [0] * n_arms
-        self._sends_len = [0] * n_arms
+        self.quota_left: list[int | None] = [None] * n_arms  # advertised remaining, if any
+        self.quota_reset_at = [0.0] * n_arms
+        self.cap_before = [0.0] * n_arms  # the cap before the last lowering, to undo it
 
-    def aligned(self, arm: int) -> bool:
-        """Whether Retry-Afters agree on the arm's window boundaries (a fixed window).
-
-        A token bucket's Retry-Afters can agree by chance, but not for long: two disagreements
-        and the arm is never treated as a fixed window again.
-        """
-        return self.phase_hits[arm] >= _CONFIRM and self.phase_misses[arm] < _CONFIRM
+    # ---- room ------------------------------------------------------------------------------
 
     def in_window(self, arm: int, now: float) -> int:
-        """Admitted sends to `arm` in its current fixed window if aligned, else the sliding one."""
+        """Admitted sends to `arm` in the sliding window that ends at `now`."""
         sends = self.sends[arm]
         edge = now - self.window + _EPS
-        if sends and sends[0] <= edge:
-            if len(sends) != self._sends_len[arm]:
-                self._start[arm] = math.nan  # changed from outside: recount when next aligned
-            start = self._start[arm]
-            dropped = 0
-            while sends and sends[0] <= edge:
-                if sends.popleft() >= start:
-                    dropped += 1
-            self._in_start[arm] -= dropped
-            self._sends_len[arm] = len(sends)
-        if self.phase_hits[arm] < _CONFIRM or self.phase_misses[arm] >= _CONFIRM:  # aligned()
-            return len(sends)
-        phase, width = self.phase[arm], self.window
-        start = phase + math.floor((now - phase) / width + _EPS) * width - _EPS
-        if start != self._start[arm] or len(sends) != self._sends_len[arm]:
-            self._start[arm] = start
-            self._in_start[arm] = sum(1 for t in sends if t >= start)
-            self._sends_len[arm] = len(sends)
-        return self._in_start[arm]
-
-    def _append_send(self, arm: int, sent_at: float) -> None:
-        sends = self.sends[arm]
-        if len(sends) != self._sends_len[arm]:
-            self._start[arm] = math.nan  # changed from outside: recount when next aligned
-        self._in_start[arm] += sent_at >= self._start[arm]
-        sends.append(sent_at)
-        self._sends_len[arm] = len(sends)
-
-    def _learn_boundary(self, arm: int, window_end: float) -> None:
-        """A Retry-After that ends a fixed window puts its boundary at `window_end`."""
-        width = self.window
-        phase = round(window_end % width, 3) % width
-        gap = abs(phase - self.phase[arm])
-        if min(gap, width - gap) < _PHASE_TOLERANCE:
-            self.phase_hits[arm] += 1
-        else:
-            if self.phase_hits[arm]:
-                self.phase_misses[arm] += 1
-            self.phase[arm], self.phase_hits[arm] = phase, 1
-
-    def in_outage(self, arm: int, now: float) -> bool:
-        return self.outage_until[arm] > now
+        while sends and sends[0] <= edge:
+            sends.popleft()
+        return len(sends)
 
     def has_room(self, arm: int, now: float) -> bool:
-        """Whether one more send at `now` stays within the arm's cap (and it is not in outage)."""
-        if self.outage_until[arm] > now:
+        """Whether one more send at `now` stays within the arm's cap (and it is not blocked)."""
+        if self.blocked_until[arm] > now:
+            return False
+        left = self.quota_left[arm]
+        if left is not None:
+            return now >= self.quota_reset_at[arm] or left - self.in_flight[arm] > 0
+        if self.next_at[arm] > now:
             return False
         cap = self.cap[arm]
-        return cap == math.inf or self.in_window(arm, now) < cap
+        return cap == math.inf or self.in_window(arm, now) + self.in_flight[arm] < cap
 
-    def rate(self, arm: int, now: float) -> float:
-        """Planned capacity in sends per second: 0 in an outage, inf while never refused."""
-        if self.outage_until[arm] > now:
+    def room_at(self, arm: int, now: float) -> float:
+        """The earliest time from `now` on when one more send stays within the arm's cap."""
+        left = self.quota_left[arm]
+        if left is not None:
+            start = max(now, self.blocked_until[arm])
+            if now >= self.quota_reset_at[arm] or left - self.in_flight[arm] > 0:
+                return start
+            return max(start, min(self.quota_reset_at[arm], now + _ANSWER_WAIT))
+        start = max(now, self.blocked_until[arm], self.next_at[arm])
+        cap = self.cap[arm]
+        if cap == math.inf:
+            return start
+        count = self.in_window(arm, now) + self.in_flight[arm]
+        if count < cap:
+            return start
+        sends = self.sends[arm]
+        oldest = len(sends) + self.in_flight[arm] - int(cap)  # the send that must expire first
+        if oldest >= len(sends):
+            return max(start, now + _ANSWER_WAIT)  # the room is in flight: wait for answers
+        return max(start, sends[oldest] + self.window)
+
+    def capacity(self, arm: int, now: float) -> float:
+        """Planned capacity in sends per second: 0 while blocked, inf while never refused."""
+        if self.blocked_until[arm] > now:
             return 0.0
-        return self.cap[arm] / self.window
+        return min(self.cap[arm] / self.window, self.rate[arm])
+
+    # ---- probing ---------------------------------------------------------------------------
 
     def probe_due(
         self, now: float, candidates: Sequence[int], wanted: Sequence[bool]
@@ -140,8 +146,8 @@ class CapacityModel:
                 wanted[arm]
                 and self.probe_at[arm] <= now
                 and self.cap[arm] != math.inf
+                and self.blocked_until[arm] <= now
                 and not self.has_room(arm, now)
-                and self.outage_until[arm] <= now
             ):
                 self.mark_probe(arm)
                 self.probe_at[arm] = now + self.probe_wait[arm]
@@ -152,31 +158,47 @@ class CapacityModel:
         """The next send to `arm` goes past its cap; its answer adjusts the probing schedule."""
         self.probing[arm] = True
 
+    # ---- what the servers say --------------------------------------------------------------
+
+    def sending(self, arm: int, now: float) -> None:
+        """A send to `arm` leaves now: until its answer it counts against the arm's room,
+        and it takes one interval of the pace."""
+        self.in_flight[arm] += 1
+        rate = self.rate[arm]
+        if rate != math.inf:
+            self.next_at[arm] = max(self.next_at[arm], now) + 1.0 / rate
+
+    def starve(self, arm: int, now: float) -> None:
+        """The plan wanted `arm` but it had no room: its pace may grow."""
+        self.starved_at[arm] = now
+
     def record(self, arm: int, outcome: Outcome, now: float) -> None:
         """Learn from one answer; `now` is when it arrived."""
         sent_at = now - outcome.latency
+        if self.in_flight[arm] > 0:
+            self.in_flight[arm] -= 1
         probing, self.probing[arm] = self.probing[arm], False
+        quota = outcome.quota
+        if quota is not None:  # advertised: exact, nothing to learn
+            self.quota_left[arm] = quota.remaining
+            self.quota_reset_at[arm] = now + quota.reset
+            if outcome.rate_limited:
+                self.blocked_until[arm] = max(
+                    self.blocked_until[arm], now + max(quota.reset, outcome.retry_after or 0.0)
+                )
+            return
         if outcome.rate_limited:
-            wait = outcome.retry_after
-            admitted = self.in_window(arm, sent_at)
-            if wait is not None and (wait > self.outage_after or admitted == 0):
-                # an outage, or a window that admits nothing: sit it out, keep the cap
-                self.outage_until[arm] = max(self.outage_until[arm], now + wait)
-                return
-            if wait is not None:
-                self._learn_boundary(arm, sent_at + wait)
-                admitted = self.in_window(arm, sent_at)
-            if probing or now - self.raised_at[arm] < self.raise_trial:
-                # a refused probe, or a raise that did not last: the cap was right; wait longer
-                self.probe_wait[arm] = min(2.0 * self.probe_wait[arm], self.max_probe_interval)
-                self.raised_at[arm] = -math.inf
-            exact = self.aligned(arm)  # a fixed window's count at its first refusal is its limit
-            self.cap[arm] = float(admitted) if exact else min(self.cap[arm], float(admitted))
-            self.probe_at[arm] = max(self.probe_at[arm], now + self.probe_wait[arm])
+            self._refused(arm, outcome.retry_after, sent_at, now, probing)
             return
         if outcome.status is None:
             return  # no answer: we cannot tell whether the server admitted it
-        self._append_send(arm, sent_at)
+        self.refused_run[arm] = 0
+        rate = self.rate[arm]
+        if rate != math.inf and now - self.starved_at[arm] < _STARVED_FOR:
+            grown = self.grown_at[arm]
+            self.rate[arm] = rate + self.increase * min(now - grown, _STARVED_FOR)
+            self.grown_at[arm] = now
+        self.sends[arm].append(sent_at)
         admitted = self.in_window(arm, sent_at)
         if admitted > self.cap[arm]:
             self.cap[arm] = float(admitted)
@@ -184,3 +206,30 @@ class CapacityModel:
         if probing:
             self.probe_wait[arm] = max(self.probe_interval, self.probe_wait[arm] / 2.0)
             self.probe_at[arm] = now + self.probe_wait[arm]
+
+    def _refused(
+        self, arm: int, wait: float | None, sent_at: float, now: float, probing: bool
+    ) -> None:
+        run = self.refused_run[arm] = self.refused_run[arm] + 1
+        if wait is not None and wait > self.outage_after:  # an outage it told us about
+            self.blocked_until[arm] = max(self.blocked_until[arm], now + wait)
+            return
+        if run == 2:  # a second 429 in a row: an outage began, the cap was not too high
+            self.cap[arm] = max(self.cap[arm], self.cap_before[arm])
+        admitted = self.in_window(arm, sent_at)
+        if admitted == 0 or run > 1:  # nothing got through: an outage, or < one per window
+            backoff = min(self.max_backoff, self.base_backoff * 2.0 ** (run - 1))
+            self.blocked_until[arm] = max(self.blocked_until[arm], now + max(backoff, wait or 0.0))
+            return
+        if probing or now - self.raised_at[arm] < self.raise_trial:
+            # a refused probe, or a raise that did not last: the cap was right; wait longer
+            self.probe_wait[arm] = min(2.0 * self.probe_wait[arm], self.max_probe_interval)
+            self.raised_at[arm] = -math.inf
+        self.cap_before[arm] = self.cap[arm]
+        self.cap[arm] = min(self.cap[arm], float(admitted))
+        rate = self.rate[arm]
+        rate = admitted / self.window if rate == math.inf else rate * self.decrease
+        rate = self.rate[arm] = max(self.min_rate, rate)
+        self.next_at[arm] = max(self.next_at[arm], now + 1.0 / rate)  # it is empty now
+        self.grown_at[arm] = now
+        self.probe_at[arm] = max(self.probe_at[arm], now + self.probe_wait[arm])

@@ -4,17 +4,13 @@ Not one of the blog's eight; it combines a limiter model, a flow LP and Thompson
 
 1. Acceptance rates: a Beta posterior per server over *answered* attempts (200 vs 5xx/timeout);
    a 429 says nothing about the error rate, so it never touches the posterior.
-2. Limiter state, modelled from our own sends (`capacity_model.py`): per server a cap K on
-   admitted sends in any sliding `window` seconds, which is safe for fixed windows (any offset)
-   and token buckets alike. When Retry-After values keep pointing at the same window boundary
-   the server is a fixed window: we count sends in its current window and K becomes exactly the
-   count at its first refusal. K starts unknown (infinite) and falls on 429s; a server at its cap
-   gets no attempt, so we seldom burn a free attempt on a 429. Growing capacity (sinusoids, step
-   changes) is found by probing: one first attempt past the cap of a server the plan wants,
-   after `probe_interval` seconds, the interval doubling after a refused probe (or a raise
-   undone by a 429 within `raise_trial` seconds; up to `max_probe_interval`) and halving after
-   an admitted one. A 429 whose Retry-After exceeds `outage_after` seconds, or that comes with
-   nothing admitted in the window, is an outage: the server sits out, K is left alone.
+2. Limiter state, modelled from our own sends and only what real servers say (a 429, whole-
+   second Retry-After, RateLimit fields): `capacity_model.py`. Per server a cap K on admitted
+   sends in any sliding `window` seconds and a pace r learned AIMD-style, both lowered at 429s;
+   sends in flight count against the room; repeated 429s are outages waited out with a
+   doubling back-off; capacity that grows is found by probing (K) and additive increase (r);
+   advertised quotas are taken as exact. A server without room gets no attempt, so few free
+   attempts are burnt on 429s.
 3. An attempt-aware plan: at most every `replan_interval` seconds of virtual time (and early on
    whenever the answered attempts have doubled), if a cap, the arrival rate or some p (by
    `drift`) moved, solve the flow LP (`flow_plan.py`, a small dense simplex, plans cached)
@@ -25,14 +21,16 @@ Not one of the blog's eight; it combines a limiter model, a flow LP and Thompson
    with x_ji the rate of attempt-j sends to server i, p_i posterior means and λ the arrival rate
    measured from first attempts over `rate_horizon` seconds. When capacity binds, the LP gives
    first attempts to plentiful flaky servers and saves scarce good capacity for retries.
-4. Choose scores each candidate with room under its cap by the LP's dual index
+4. Choose scores each candidate with room by the LP's dual index
    p · (1 − W_j) − μ_i (W_j: value of the id's later attempts, μ_i: server i's capacity price),
    p being a Thompson draw (`BetaSampler`) on attempts up to `explore_attempts` (exploration
    where a miss still leaves retries) and the posterior mean on later ones. The top-scoring
    servers are the plan's; among ties it follows the plan's shares by deficit (stride)
-   scheduling, and when the plan's servers are full the index picks the right substitute. If no
-   candidate has room, the most reliable one outside an outage is sent a probe. O(candidates)
-   per choice.
+   scheduling, and when the plan's servers are full the index picks the right substitute.
+5. Hold rather than burn (`hold`, the `Pacing` contract): when no server the plan uses has
+   room, the attempt waits until the first one will (within the request's `max_hold` budget,
+   `router.RetryRules`); a 429 costs a free attempt, a short wait only latency. If the budget
+   is spent and still nothing has room, the server that will admit soonest is tried.
 """
 
 from __future__ import annotations
@@ -46,12 +44,18 @@ from typing import ClassVar
 
 from banditlb.errors import ConfigError
 from banditlb.outcome import Outcome, OutcomeKind
-from banditlb.strategies.base import ArmCounts, ArmSnapshot, BetaSampler, check_positive
-from banditlb.strategies.capacity_model import CONFIRM, WINDOW_EPS, CapacityModel
+from banditlb.strategies.base import ArmCounts, ArmSnapshot, BetaSampler
+from banditlb.strategies.capacity_model import CapacityModel
 from banditlb.strategies.flow_plan import FlowPlan, solve_flow_plan
 
 _PLAN_CACHE = 512
 _TIE = 1e-6
+
+
+def _check_range(name: str, value: float, low: float, high: float) -> None:
+    """Finite and within [low, high] (NaN fails every comparison, so it is refused too)."""
+    if not low <= value <= high:
+        raise ConfigError(f"parameter {name} must be in [{low:g}, {high:g}], got {value!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,36 +65,36 @@ class CapacityPlannerConfig:
     replan_interval: float = 2.0
     drift: float = 0.05
     probe_interval: float = 2.0
-    max_probe_interval: float = 60.0
+    max_probe_interval: float = 10.0
     outage_after: float = 1.0
     raise_trial: float = 2.0
+    base_backoff: float = 0.5
+    max_backoff: float = 8.0
     free_attempts: int = 3
     rate_horizon: float = 10.0
     explore_attempts: int = 1
+    decrease: float = 0.8
+    increase: float = 0.2
 
     def __post_init__(self) -> None:
-        for field in (
-            "window",
-            "replan_interval",
-            "drift",
-            "probe_interval",
-            "max_probe_interval",
-            "outage_after",
-            "raise_trial",
-            "rate_horizon",
-        ):
-            check_positive(field, getattr(self, field))
-        if self.max_probe_interval < self.probe_interval:
-            raise ConfigError(
-                f"parameter max_probe_interval must be >= probe_interval "
-                f"({self.probe_interval!r}), got {self.max_probe_interval!r}"
-            )
-        if self.explore_attempts < 0:
-            raise ConfigError(
-                f"parameter explore_attempts must be >= 0, got {self.explore_attempts!r}"
-            )
-        if self.free_attempts < 1:
-            raise ConfigError(f"parameter free_attempts must be >= 1, got {self.free_attempts!r}")
+        _check_range("window", self.window, 0.01, 60.0)
+        _check_range("replan_interval", self.replan_interval, 0.01, 3600.0)
+        _check_range("drift", self.drift, 1e-6, 1.0)
+        _check_range("probe_interval", self.probe_interval, 0.01, 3600.0)
+        _check_range("max_probe_interval", self.max_probe_interval, self.probe_interval, 3600.0)
+        _check_range("outage_after", self.outage_after, 0.001, 3600.0)
+        _check_range("raise_trial", self.raise_trial, 0.001, 3600.0)
+        _check_range("base_backoff", self.base_backoff, 0.001, 3600.0)
+        _check_range("max_backoff", self.max_backoff, self.base_backoff, 3600.0)
+        _check_range("rate_horizon", self.rate_horizon, 0.1, 3600.0)
+        _check_range("decrease", self.decrease, 0.01, 1.0)
+        _check_range("increase", self.increase, 0.0, 1000.0)
+        for name in ("free_attempts", "explore_attempts"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise ConfigError(f"parameter {name} must be a whole number, got {value!r}")
+        _check_range("free_attempts", self.free_attempts, 1, 10)
+        _check_range("explore_attempts", self.explore_attempts, 0, 10)
 
     def build(self, n_arms: int, rng: random.Random) -> CapacityPlanner:
         return CapacityPlanner(n_arms, rng, self)
@@ -113,6 +117,10 @@ class CapacityPlanner:
             max_probe_interval=config.max_probe_interval,
             outage_after=config.outage_after,
             raise_trial=config.raise_trial,
+            base_backoff=config.base_backoff,
+            max_backoff=config.max_backoff,
+            decrease=config.decrease,
+            increase=config.increase,
         )
         levels = config.free_attempts
         self.shares: list[list[float]] = [[0.0] * n_arms for _ in range(levels)]
@@ -159,7 +167,7 @@ class CapacityPlanner:
             return
         self._answered_at_plan = answered
         p = [round(self.mean(a) * 50.0) / 50.0 for a in range(self._n)]
-        caps = [self.capacity.rate(a, now) for a in range(self._n)]
+        caps = [self.capacity.capacity(a, now) for a in range(self._n)]
         rate = round(self.arrival_rate(now) * 2.0) / 2.0
         self._planned_at = now
         last = self._plan_inputs
@@ -199,47 +207,27 @@ class CapacityPlanner:
         shares, sent = self.shares[level], self._sent[level]
         total = self._level_total[level] + 1
         model = self.capacity
-        later = 1.0 - self.plan.later_value[level]
-        price = self.plan.capacity_price
+        plan = self.plan
         explore = attempt <= self._config.explore_attempts
-        draw = self._draw
-        wins, losses = self.wins, self.losses
-        outage_until, cap, in_window = model.outage_until, model.cap, model.in_window
-        sends_of, hits, misses = model.sends, model.phase_hits, model.phase_misses
-        edge = now - model.window + WINDOW_EPS  # what model.in_window trims up to
-        inf = math.inf
-        roomy = []
-        values = []
-        full = []  # candidates without room, in order: the only ones probe_due can pick
-        top = -inf
+        has_room = model.has_room
+        roomy: list[int] = []
+        values: list[float] = []
+        full = []  # candidates without room, in order: the only ones a probe can go to
         for arm in candidates:
-            # model.has_room(arm, now), inlined; in_window(arm, now) is len(sends) when
-            # nothing expired and the arm is not aligned, so it is only called otherwise
-            if outage_until[arm] > now:
+            if has_room(arm, now):
+                roomy.append(arm)
+                values.append(plan.index(level, arm, self._p(arm, explore)))
+            else:
                 full.append(arm)
-                continue
-            room = cap[arm]
-            if room != inf:
-                sends = sends_of[arm]
-                if (sends and sends[0] <= edge) or (hits[arm] >= CONFIRM > misses[arm]):
-                    if in_window(arm, now) >= room:
-                        full.append(arm)
-                        continue
-                elif len(sends) >= room:
-                    full.append(arm)
-                    continue
-            w, f = wins[arm], losses[arm]
-            p = draw(1.0 + w, 1.0 + f) if explore else (1.0 + w) / (2.0 + w + f)
-            value = p * later - price[arm]
-            roomy.append(arm)
-            values.append(value)
-            top = value if value > top else top
-        best, best_deficit = -1, -inf
-        for value, arm in zip(values, roomy, strict=True):
-            if value >= top - _TIE:
-                deficit = shares[arm] * total - sent[arm]
-                if deficit > best_deficit:
-                    best, best_deficit = arm, deficit
+        best = -1
+        if roomy:  # the top index; among ties, the plan's share most behind (stride scheduling)
+            top = max(values) - _TIE
+            best_deficit = -math.inf
+            for value, arm in zip(values, roomy, strict=True):
+                if value >= top:
+                    deficit = shares[arm] * total - sent[arm]
+                    if deficit > best_deficit:
+                        best, best_deficit = arm, deficit
         if attempt == 1 and full:
             probe = model.probe_due(now, full, self.wanted)
             if probe is not None:
@@ -248,15 +236,43 @@ class CapacityPlanner:
             best = self._fallback(now, candidates)
         sent[best] += 1
         self._level_total[level] = total
+        model.sending(best, now)
+        for arm in full:
+            if plan.rates[level][arm] > 0.0:
+                model.starve(arm, now)
         return best
 
-    def _fallback(self, now: float, candidates: Sequence[int]) -> int:
-        """No candidate has room: the most reliable one not in an outage (a forced probe)."""
+    def _p(self, arm: int, explore: bool) -> float:
+        """Success probability to plan with: a posterior draw while exploring, else the mean."""
+        w, f = self.wins[arm], self.losses[arm]
+        return self._draw(1.0 + w, 1.0 + f) if explore else (1.0 + w) / (2.0 + w + f)
+
+    def hold(self, now: float, candidates: Sequence[int], attempt: int) -> float:
+        """Wait until the first candidate has room, rather than burn the attempt on a 429.
+
+        0 when some candidate has room now, when a probe is due (first attempts probe), or
+        when no candidate will ever have room without a probe (the caller then chooses, and
+        `choose` falls back to a forced probe).
+        """
+        self._maybe_replan(now)
         model = self.capacity
-        pool = [a for a in candidates if not model.in_outage(a, now)] or candidates
-        best = max(pool, key=self.mean)
-        model.mark_probe(best)
-        return best
+        level = min(attempt, len(self.shares)) - 1
+        planned = self.plan.rates[level]
+        soonest = math.inf
+        for arm in candidates:
+            if planned[arm] <= 0.0 and self.plan.rates[0][arm] <= 0.0 and not self.wanted[arm]:
+                continue  # not worth waiting for, nor worth sending to while others fill
+            at = model.room_at(arm, now)
+            if at <= now:
+                return 0.0
+            soonest = at if at < soonest else soonest
+        return soonest - now if soonest < math.inf else 0.0
+
+    def _fallback(self, now: float, candidates: Sequence[int]) -> int:
+        """No candidate has room and the request may wait no longer: the one that will admit
+        soonest (the most reliable among equals)."""
+        model = self.capacity
+        return min(candidates, key=lambda a: (model.room_at(a, now), -self.mean(a)))
 
     def observe(self, arm: int, outcome: Outcome, now: float, attempt: int) -> None:
         self._counts.record(arm, outcome)
@@ -275,8 +291,8 @@ class CapacityPlanner:
         model = self.capacity
         out = []
         for a in range(self._n):
-            cap = model.rate(a, now)
-            until = model.outage_until[a]
+            cap = model.capacity(a, now)
+            until = model.blocked_until[a]
             out.append(
                 self._counts.snapshot(
                     a,
