@@ -24,6 +24,9 @@ class _VaryingBucket:
         self.burst = burst
         self._tokens = burst
         self._last = 0.0
+        # When the next whole token arrives, once a refusal has worked it out; the refill is
+        # deterministic, so it holds until the next admission (a flood costs one bisection).
+        self._next_at: float | None = None
 
     def rate_at(self, now: float) -> float:
         raise NotImplementedError
@@ -47,7 +50,7 @@ class _VaryingBucket:
             if high > _HORIZON:
                 return math.inf
         low = 0.0
-        for _ in range(60):
+        for _ in range(45):  # ~1e-13 of the bracket
             mid = (low + high) / 2.0
             if self.integral(now, now + mid) < need:
                 low = mid
@@ -64,8 +67,17 @@ class _VaryingBucket:
         self._tokens, self._last = tokens, max(now, self._last)
         if tokens >= 1.0 - 1e-9:
             self._tokens = tokens - 1.0
+            self._next_at = None
             return None
-        return min(self._time_to(now, 1.0 - tokens), _HORIZON)
+        return self._until_token(now, tokens)
+
+    def _until_token(self, now: float, tokens: float) -> float:
+        """Seconds from `now` to the next whole token (the bucket holding `tokens` < 1)."""
+        next_at = self._next_at
+        if next_at is None or next_at <= now:
+            next_at = now + min(self._time_to(now, 1.0 - tokens), _HORIZON)
+            self._next_at = next_at
+        return next_at - now
 
     def capacity(self, now: float) -> float:
         """The refill rate at `now` (the oracle averages it over 1 s slices)."""
@@ -74,15 +86,13 @@ class _VaryingBucket:
     def quota(self, now: float) -> Quota:
         """As `TokenBucket.quota`, window = the time to refill from empty at the current rate."""
         tokens = self._tokens_at(now)
-        need = 1.0 - tokens if tokens < 1.0 - 1e-9 else self.burst - tokens
+        if tokens < 1.0 - 1e-9:
+            reset = self._until_token(now, tokens)
+        else:
+            reset = min(self._time_to(now, self.burst - tokens), _HORIZON)
         rate = self.rate_at(now)
         window = self.burst / rate if rate > 0 else None
-        return Quota(
-            max(0, math.floor(tokens + 1e-9)),
-            min(self._time_to(now, need), _HORIZON),
-            math.floor(self.burst),
-            window,
-        )
+        return Quota(max(0, math.floor(tokens + 1e-9)), reset, math.floor(self.burst), window)
 
 
 class SinusoidBucket(_VaryingBucket):
@@ -96,40 +106,46 @@ class SinusoidBucket(_VaryingBucket):
         self.amplitude = amplitude
         self.period = period
         self.phase = phase
+        # sin(x) with a negative amplitude is sin(x + π) with a positive one
+        self._shift = phase + math.pi if amplitude < 0 else phase
+        b, a = base, abs(amplitude)
+        self._clips = a > 0.0 and -a < b < a
+        self._arcs: tuple[tuple[float, float], ...] = ()
+        if self._clips:  # b + a·sin x > 0 where sin x > −b/a: per turn, these arcs
+            alpha = math.asin(b / a)
+            self._arcs = (
+                ((0.0, math.pi + alpha), (_TAU - alpha, _TAU))
+                if b >= 0
+                else ((-alpha, math.pi + alpha),)
+            )
+            self._per_turn = self._turn(_TAU)
 
     def rate_at(self, now: float) -> float:
         return max(
             0.0, self.base + self.amplitude * math.sin(_TAU * now / self.period + self.phase)
         )
 
+    def _h(self, x: float) -> float:
+        return self.base * x - abs(self.amplitude) * math.cos(x)
+
+    def _turn(self, x: float) -> float:
+        """∫₀^x of the clipped rate in θ, for x in [0, 2π]."""
+        h = self._h
+        return sum(h(min(max(x, low), high)) - h(low) for low, high in self._arcs)
+
     def _clipped(self, theta: float) -> float:
         """∫₀^θ max(0, base + |amplitude| · sin x) dx, in closed form."""
         b, a = self.base, abs(self.amplitude)
-        if a == 0.0 or b >= a:  # never clipped
-            return b * theta - a * (math.cos(theta) - 1.0)
-        if b <= -a:  # always zero
-            return 0.0
-        # b + a·sin x > 0 where sin x > −b/a: per turn, the arcs below (α = asin(b / a)).
-        alpha = math.asin(b / a)
-        arcs = (
-            ((0.0, math.pi + alpha), (_TAU - alpha, _TAU))
-            if b >= 0
-            else ((-alpha, math.pi + alpha),)
-        )
-
-        def h(x: float) -> float:
-            return b * x - a * math.cos(x)
-
-        def turn(x: float) -> float:  # x in [0, 2π]
-            return sum(h(min(max(x, low), high)) - h(low) for low, high in arcs)
-
+        if not self._clips:
+            if b <= -a:  # always zero
+                return 0.0
+            return b * theta - a * (math.cos(theta) - 1.0)  # never clipped
         turns = math.floor(theta / _TAU)
-        return turns * turn(_TAU) + turn(theta - turns * _TAU)
+        return turns * self._per_turn + self._turn(theta - turns * _TAU)
 
     def integral(self, start: float, end: float) -> float:
         scale = self.period / _TAU
-        # sin(x) with a negative amplitude is sin(x + π) with a positive one
-        shift = self.phase + math.pi if self.amplitude < 0 else self.phase
+        shift = self._shift
         return scale * (
             self._clipped(_TAU * end / self.period + shift)
             - self._clipped(_TAU * start / self.period + shift)
