@@ -80,9 +80,11 @@ def test_every_generated_scenario_is_valid_with_ten_servers_per_tier() -> None:
 
 
 def test_the_family_covers_every_shape_mode_and_capacity_regime() -> None:
-    """Over 60 seeds: every limit kind, both hint settings, stacked limits, tight and ample."""
+    """Over 60 seeds: every limit kind, Retry-After mode and header style, stacked limits, long
+    and offset windows, buckets of one, and total capacity both tight and ample."""
     seen: set[str] = set()
-    hints: set[bool] = set()
+    modes: set[str] = set()
+    headers: set[str] = set()
     stacked = windows = offsets = bursts_of_one = 0
     totals: list[float] = []
     for seed in FAMILY:
@@ -91,7 +93,8 @@ def test_the_family_covers_every_shape_mode_and_capacity_regime() -> None:
             servers = world.tier(tier)
             totals.append(sum(ServerModel(s, 0).capacity(0.0) for s in servers))
             for server in servers:
-                hints.add(server.retry_after not in (False, "none"))
+                modes.add(server.retry_after)
+                headers.add(server.rate_limit_headers)
                 stacked += len(server.limits) > 1
                 for limit in server.limits:
                     seen.update(kinds(limit))
@@ -100,7 +103,8 @@ def test_the_family_covers_every_shape_mode_and_capacity_regime() -> None:
                     bursts_of_one += limit.kind == "token_bucket" and limit.param("burst") == 1
     assert seen == set(gen.GENERATED_KINDS)
     assert set(gen.GENERATED_KINDS) <= set(LIMIT_KINDS)
-    assert hints == {True, False}
+    assert modes == {"seconds", "date", "fractional", "none"}
+    assert headers == {"ietf", "x", "none"}
     assert min(stacked, windows, offsets, bursts_of_one) > 0
     assert min(totals) < 3 * gen.RATE < max(totals)  # below three attempts per id, and above
 

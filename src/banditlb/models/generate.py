@@ -13,12 +13,15 @@ What a tier draws (10 servers, 10 requests/s):
   less capacity it gets (good servers scarce, as in the default T2);
 - latency: mean 1–50 ms, jitter up to half the mean;
 - a limiter per server. T2 (fixed limits): fixed windows 0.5–10 s with offsets, token buckets
-  with burst 1 up to many, stacked short + long windows. T3 (limits that change over time):
-  sinusoidal capacity, one to three step changes up or down, periodic outages with or without a
-  hint, each over a base limit, plus some T2 shapes;
-- Retry-After on about 60% of servers.
-Times (steps, outage offsets) fall in the first 250 s so that short runs (3,000 requests =
-300 s) see them.
+  with burst 1 up to many, stacked short + long windows, sliding-window logs and counters, GCRA
+  (burst 1–6), leaky buckets, concurrency caps (slots held 0.2–1.5 s). T3 (limits that change
+  over time, over half of its servers): sinusoidal windows and token buckets, token buckets
+  with a piecewise refill rate (repeating or not), one to three step changes up or down,
+  periodic outages (with or without a Retry-After hint) over a base limit; the rest T2 shapes;
+- Retry-After: whole seconds 35%, an HTTP-date 15%, fractional seconds 10%, none 40%;
+  rate-limit headers: IETF RateLimit fields 20%, X-RateLimit-* 15%, none 65%.
+Times (steps, refill-rate changes, outage offsets) fall in the first 180 s, so that the
+robustness bench's short runs (2,000 requests = 200 s) see them.
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ MAX_SCENARIOS = 10_000
 FREE_ATTEMPTS = 3
 CAPACITY_FACTOR = (1.0, 8.0)
 """Total capacity over λ, drawn log-uniformly: below FREE_ATTEMPTS is tight."""
-EVENTS_BEFORE = 250.0
+EVENTS_BEFORE = 180.0
 WINDOWS = (0.5, 1.0, 1.0, 1.0, 2.0, 3.0, 5.0, 10.0)
 """Fixed-window lengths in seconds; 1 s, the most common in practice, is drawn more often."""
 
@@ -126,6 +129,71 @@ def _outage(rng: random.Random, rate: float) -> list[Limit]:
     return [_base(rng, rate), outage]
 
 
+def _sliding(kind: str) -> Callable[[random.Random, float], Limit]:
+    """A sliding-window log or counter: at most `limit` in any `window` seconds."""
+
+    def shape(rng: random.Random, rate: float) -> Limit:
+        window = rng.choice(WINDOWS)
+        return {"kind": kind, "limit": max(1, round(rate * window)), "window": window}
+
+    return shape
+
+
+def _gcra(rng: random.Random, rate: float) -> Limit:
+    """Paced at `rate`, with room for a burst of 1 to 6 back to back."""
+    interval = 1.0 / max(rate, 0.1)
+    return {
+        "kind": "gcra",
+        "interval": _r(interval, 4),
+        "tolerance": _r(interval * rng.choice((0.0, 1.0, 2.0, 5.0)), 4),
+    }
+
+
+def _leaky_bucket(rng: random.Random, rate: float) -> Limit:
+    return {
+        "kind": "leaky_bucket",
+        "rate": _r(max(rate, 0.1), 2),
+        "burst": float(rng.randint(1, 3)),
+    }
+
+
+def _concurrency(rng: random.Random, rate: float) -> Limit:
+    """Requests in flight: each holds its slot 0.2–1.5 s (far beyond its latency)."""
+    hold = rng.uniform(0.2, 1.5)
+    limit = max(1, round(rate * hold))
+    return {"kind": "concurrency", "limit": limit, "hold": _r(limit / max(rate, 0.1), 3)}
+
+
+def _sinusoid_bucket(rng: random.Random, rate: float) -> list[Limit]:
+    """A token bucket whose refill rate follows a sinusoid."""
+    base = max(0.5, rate)
+    return [
+        {
+            "kind": "sinusoid_bucket",
+            "base": _r(base, 2),
+            "amplitude": _r(base * rng.uniform(0.3, 0.95), 2),
+            "period": _r(rng.uniform(10.0, 120.0), 1),
+            "phase": _r(rng.uniform(0.0, 2 * math.pi), 3),
+            "burst": float(max(1, round(base * rng.uniform(1.0, 3.0)))),
+        }
+    ]
+
+
+def _piecewise_bucket(rng: random.Random, rate: float) -> list[Limit]:
+    """A token bucket whose refill rate changes in 2–4 steps, repeating or not."""
+    count = rng.randint(2, 4)
+    starts = [0.0, *sorted(_r(rng.uniform(10.0, EVENTS_BEFORE), 1) for _ in range(count - 1))]
+    rates = [_r(min(max(rate * math.exp(rng.uniform(-1.4, 1.4)), 0.0), 40.0), 2) for _ in starts]
+    limit: Limit = {
+        "kind": "piecewise_bucket",
+        "segments": [[start, r] for start, r in zip(starts, rates, strict=True)],
+        "burst": float(max(1, round(max(rates)))),
+    }
+    if rng.random() < 0.5:
+        limit["period"] = _r(starts[-1] + rng.uniform(10.0, 60.0), 1)
+    return [limit]
+
+
 def _one(
     shape: Callable[[random.Random, float], Limit],
 ) -> Callable[[random.Random, float], list[Limit]]:
@@ -137,15 +205,43 @@ STATIONARY: tuple[tuple[str, Shape], ...] = (
     ("fixed_window", _one(_fixed_window)),
     ("token_bucket", _one(_token_bucket)),
     ("stacked", _stacked),
+    ("sliding_log", _one(_sliding("sliding_log"))),
+    ("sliding_counter", _one(_sliding("sliding_counter"))),
+    ("gcra", _one(_gcra)),
+    ("leaky_bucket", _one(_leaky_bucket)),
+    ("concurrency", _one(_concurrency)),
 )
 CHANGING: tuple[tuple[str, Shape], ...] = (
     ("sinusoid", _sinusoid),
+    ("sinusoid_bucket", _sinusoid_bucket),
+    ("piecewise_bucket", _piecewise_bucket),
     ("steps", _steps),
     ("outage", _outage),
 )
+RETRY_AFTER = (("seconds", 0.35), ("date", 0.15), ("fractional", 0.1), ("none", 0.4))
+"""Retry-After modes and their shares: most real servers send whole seconds or nothing."""
+HEADERS = (("ietf", 0.2), ("x", 0.15), ("none", 0.65))
+"""Rate-limit header styles and their shares."""
 
 
-GENERATED_KINDS = ("fixed_window", "token_bucket", "sinusoid", "outage", "step")
+def _pick(rng: random.Random, weighted: tuple[tuple[str, float], ...]) -> str:
+    return rng.choices([name for name, _ in weighted], [w for _, w in weighted])[0]
+
+
+GENERATED_KINDS = (
+    "fixed_window",
+    "token_bucket",
+    "sinusoid",
+    "outage",
+    "step",
+    "sliding_log",
+    "sliding_counter",
+    "gcra",
+    "leaky_bucket",
+    "concurrency",
+    "sinusoid_bucket",
+    "piecewise_bucket",
+)
 """Every limit kind the family draws (a test checks each appears)."""
 
 
@@ -180,7 +276,7 @@ def tier_servers(seed: int, tier: str) -> tuple[list[dict[str, Any]], str]:
     if scarce_good:  # as in the default T2: the reliable servers are the rate-limited ones
         order = sorted(range(SERVERS_PER_TIER), key=errors.__getitem__)
         caps = [c for _, c in sorted(zip(order, sorted(caps), strict=True))]
-    shapes = STATIONARY if tier == "T2" else CHANGING + STATIONARY[:2]
+    shapes = STATIONARY if tier == "T2" else CHANGING + CHANGING + STATIONARY
     servers: list[dict[str, Any]] = []
     for i, (cap, error) in enumerate(zip(caps, errors, strict=True)):
         _, shape = rng.choice(shapes)
@@ -191,7 +287,8 @@ def tier_servers(seed: int, tier: str) -> tuple[list[dict[str, Any]], str]:
                 "tier": tier,
                 "port": TIER_PORTS[tier] + i,
                 "error_rate": error,
-                "retry_after": rng.random() < 0.6,
+                "retry_after": _pick(rng, RETRY_AFTER),
+                "rate_limit_headers": _pick(rng, HEADERS),
                 "latency": {"mean": _r(mean, 4), "jitter": _r(rng.uniform(0.0, mean / 2), 4)},
                 "limits": shape(rng, cap),
             }
