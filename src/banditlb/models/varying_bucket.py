@@ -41,21 +41,33 @@ class _VaryingBucket:
         return min(self.burst, self._tokens + self.integral(self._last, now))
 
     def _time_to(self, now: float, need: float) -> float:
-        """Seconds from `now` until the rate has brought `need` more tokens."""
+        """Seconds from `now` until the rate has brought `need` more tokens.
+
+        Brackets the answer by doubling, then Newton steps on the integral (its derivative is
+        the rate), falling back to bisection where a step leaves the bracket or the rate is 0.
+        """
         if need <= 0:
             return 0.0
-        high = 1.0
-        while self.integral(now, now + high) < need:
-            high *= 2.0
+        integral, rate_at = self.integral, self.rate_at
+        low, high = 0.0, 1.0
+        while integral(now, now + high) < need:
+            low, high = high, high * 2.0
             if high > _HORIZON:
                 return math.inf
-        low = 0.0
-        for _ in range(45):  # ~1e-13 of the bracket
-            mid = (low + high) / 2.0
-            if self.integral(now, now + mid) < need:
-                low = mid
+        wait = high
+        for _ in range(100):
+            gap = integral(now, now + wait) - need
+            if gap >= 0.0:
+                high = wait
+                if gap <= 1e-12:
+                    return wait
             else:
-                high = mid
+                low = wait
+            rate = rate_at(now + wait)
+            step = wait - gap / rate if rate > 0.0 else -1.0
+            wait = step if low < step < high else (low + high) / 2.0
+            if high - low <= 1e-12:
+                break
         return high
 
     def admit(self, now: float) -> Admission:
@@ -71,12 +83,13 @@ class _VaryingBucket:
             return None
         return self._until_token(now, tokens)
 
-    def _until_token(self, now: float, tokens: float) -> float:
+    def _until_token(self, now: float, tokens: float, remember: bool = True) -> float:
         """Seconds from `now` to the next whole token (the bucket holding `tokens` < 1)."""
         next_at = self._next_at
         if next_at is None or next_at <= now:
             next_at = now + min(self._time_to(now, 1.0 - tokens), _HORIZON)
-            self._next_at = next_at
+            if remember:  # `quota` only reads: what it asks never changes a later decision
+                self._next_at = next_at
         return next_at - now
 
     def capacity(self, now: float) -> float:
@@ -87,7 +100,7 @@ class _VaryingBucket:
         """As `TokenBucket.quota`, window = the time to refill from empty at the current rate."""
         tokens = self._tokens_at(now)
         if tokens < 1.0 - 1e-9:
-            reset = self._until_token(now, tokens)
+            reset = self._until_token(now, tokens, remember=False)
         else:
             reset = min(self._time_to(now, self.burst - tokens), _HORIZON)
         rate = self.rate_at(now)
