@@ -176,3 +176,18 @@ def test_checks_are_quick_to_generate() -> None:
     assert "T2 " in world.description
     assert "T3 " in world.description
     assert "tight" in world.description or "ample" in world.description
+
+
+def test_cli_shows_each_servers_retry_after_mode_and_headers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`scenarios FILE` lists every server with its Retry-After mode and header style."""
+    path = tmp_path / "r.toml"
+    assert run_main(["scenarios", "random", "--seed", "3", "--output", str(path)]) == 0
+    capsys.readouterr()
+    assert run_main(["scenarios", str(path)]) == 0
+    printed = capsys.readouterr().out
+    for server in scenario_io.load(path).servers:
+        row = next(line for line in printed.splitlines() if f" {server.name} " in line)
+        assert f" {server.retry_after} " in row
+        assert f" {server.rate_limit_headers} " in row

@@ -44,7 +44,7 @@ def scenarios(
         return
     loaded = scenario_io.load(file)
     table = Table(title=f"{loaded.name} (seed {loaded.seed}, {loaded.rate:g} req/s)")
-    for column in ("server", "tier", "port", "error rate", "limits", "Retry-After"):
+    for column in ("server", "tier", "port", "error rate", "limits", "Retry-After", "headers"):
         table.add_column(column)
     for server in loaded.servers:
         limits = ", ".join(limit.kind for limit in server.limits) or "-"
@@ -54,7 +54,8 @@ def scenarios(
             str(server.port),
             f"{server.error_rate:.2f}",
             limits,
-            "yes" if server.retry_after else "no",
+            server.retry_after,
+            server.rate_limit_headers,
         )
     console.print(table)
 
