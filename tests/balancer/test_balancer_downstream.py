@@ -19,7 +19,7 @@ from banditlb.balancer.downstream import (
     parse_retry_after,
 )
 from banditlb.balancer.settings import Upstream
-from banditlb.outcome import OutcomeKind
+from banditlb.outcome import OutcomeKind, Quota
 
 GOOD_ID = "abcdefghijklmnopqrstuvwx"
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
@@ -115,10 +115,30 @@ async def test_429_carries_fractional_retry_after() -> None:
 
 
 @pytest.mark.anyio
-async def test_429_with_http_date_has_no_retry_after() -> None:
-    """A 429 whose Retry-After is an HTTP-date is RATE_LIMITED without retry_after."""
+async def test_429_with_http_date_in_the_past_is_zero() -> None:
+    """A 429 whose Retry-After is an HTTP-date already past is RATE_LIMITED with retry_after 0."""
     raw = response("429 Too Many Requests", "Retry-After: Wed, 21 Oct 2015 07:28:00 GMT\r\n")
-    assert await send_once(answering(raw)) == (OutcomeKind.RATE_LIMITED, 429, None)
+    assert await send_once(answering(raw)) == (OutcomeKind.RATE_LIMITED, 429, 0.0)
+
+
+@pytest.mark.anyio
+async def test_answers_carry_the_advertised_quota() -> None:
+    """The IETF fields on a 200 and the X-RateLimit fields on a 5xx become Outcome.quota."""
+    ietf = response(
+        "200 OK", 'RateLimit-Policy: "default";q=5;w=2\r\nRateLimit: "default";r=3;t=1\r\n'
+    )
+    x = response(
+        "503 Service Unavailable",
+        "X-RateLimit-Limit: 10\r\nX-RateLimit-Remaining: 0\r\nX-RateLimit-Reset: 7\r\n",
+    )
+    got = []
+    for raw in (ietf, x):
+        async with loopback(answering(raw)) as upstream, make_session(4, 1.0) as session:
+            got.append(await HttpDownstream(session, [upstream], 1.0).send(0, GOOD_ID))
+    assert [(o.kind, o.quota) for o in got] == [
+        (OutcomeKind.ACCEPTED, Quota(3, 1.0, 5, 2.0)),
+        (OutcomeKind.FAILED, Quota(0, 7.0, 10, None)),
+    ]
 
 
 @pytest.mark.anyio
@@ -179,15 +199,15 @@ async def test_connection_is_kept_alive() -> None:
         ("1.5", 1.5),
         (" 2 ", 2.0),
         ("0", 0.0),
-        ("-1", None),
+        ("-1", 0.0),
         ("nan", None),
         ("inf", None),
         ("soon", None),
-        ("Wed, 21 Oct 2015 07:28:00 GMT", None),
+        ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0),
     ],
 )
 def test_parse_retry_after(value: str | None, expected: float | None) -> None:
-    """Retry-After is seconds (fractions allowed); dates, negatives and garbage give None."""
+    """Retry-After is seconds (fractions allowed, negatives 0); a past date 0; garbage None."""
     assert parse_retry_after(value) == expected
 
 

@@ -108,7 +108,7 @@ async def test_failing_server_answers_its_error_status(
 async def test_rate_limited_server_sends_retry_after_from_the_model(
     fleet: Fleet, client: httpx.AsyncClient, clock: FakeClock
 ) -> None:
-    """Window of 1 per 2 s: 200, then 429 with Retry-After "2", "0.35", then 200 in the next."""
+    """Window of 1 per 2 s: 200, then 429 with Retry-After "2", "1" (0.35 s rounded up), 200."""
     first = await client.post(url(fleet, "limited"), content=GOOD_ID)
     second = await client.post(url(fleet, "limited"), content=GOOD_ID)
     clock.advance_to(1.65)
@@ -116,7 +116,7 @@ async def test_rate_limited_server_sends_retry_after_from_the_model(
     clock.advance_to(2.0)
     fourth = await client.post(url(fleet, "limited"), content=GOOD_ID)
     assert [r.status_code for r in (first, second, third, fourth)] == [200, 429, 429, 200]
-    assert [second.headers["retry-after"], third.headers["retry-after"]] == ["2", "0.35"]
+    assert [second.headers["retry-after"], third.headers["retry-after"]] == ["2", "1"]
     assert "retry-after" not in first.headers
     assert fleet.ledger("T1").servers["limited"].as_dict() == {"200": 2, "5xx": 0, "429": 2}
 

@@ -93,10 +93,126 @@ BAD = [
         "between 500 and 599",
     ),
     (
-        "retry_after not bool",
+        "retry_after not a mode",
         server('retry_after = "yes"'),
         "servers[0].retry_after",
-        "true or false",
+        "must be true, false or one of seconds, date, fractional, none, got 'yes'",
+    ),
+    (
+        "retry_after a number",
+        server("retry_after = 1"),
+        "servers[0].retry_after",
+        "must be true, false or one of",
+    ),
+    (
+        "unknown rate-limit fields",
+        server('rate_limit_headers = "draft"'),
+        "servers[0].rate_limit_headers",
+        "must be one of ietf, x, none, got 'draft'",
+    ),
+    (
+        "rate-limit fields not a string",
+        server("rate_limit_headers = true"),
+        "servers[0].rate_limit_headers",
+        "must be one of ietf, x, none",
+    ),
+    (
+        "sliding log limit not whole",
+        server('limits = [{ kind = "sliding_log", limit = 2.5 }]'),
+        "servers[0].limits[0].limit",
+        "must be an integer, got 2.5",
+    ),
+    (
+        "sliding counter limit zero",
+        server('limits = [{ kind = "sliding_counter", limit = 0, window = 2 }]'),
+        "servers[0].limits[0].limit",
+        "must be between 1 and",
+    ),
+    (
+        "sliding window zero",
+        server('limits = [{ kind = "sliding_log", limit = 3, window = 0 }]'),
+        "servers[0].limits[0].window",
+        "must be > 0",
+    ),
+    (
+        "gcra without interval",
+        server('limits = [{ kind = "gcra", tolerance = 1 }]'),
+        "servers[0].limits[0].interval",
+        "is required for kind 'gcra'",
+    ),
+    (
+        "gcra negative tolerance",
+        server('limits = [{ kind = "gcra", interval = 0.5, tolerance = -1 }]'),
+        "servers[0].limits[0].tolerance",
+        "must be >= 0",
+    ),
+    (
+        "leaky bucket burst below one",
+        server('limits = [{ kind = "leaky_bucket", rate = 2, burst = 0.5 }]'),
+        "servers[0].limits[0].burst",
+        "must be >= 1",
+    ),
+    (
+        "concurrency without hold or latency",
+        server('limits = [{ kind = "concurrency", limit = 2 }]'),
+        "servers[0].limits[0].hold",
+        "is required when the server's latency mean is 0",
+    ),
+    (
+        "concurrency hold zero",
+        server('limits = [{ kind = "concurrency", limit = 2, hold = 0 }]'),
+        "servers[0].limits[0].hold",
+        "must be > 0",
+    ),
+    (
+        "sinusoid bucket without period",
+        server('limits = [{ kind = "sinusoid_bucket", base = 2, amplitude = 1 }]'),
+        "servers[0].limits[0].period",
+        "is required for kind 'sinusoid_bucket'",
+    ),
+    (
+        "sinusoid bucket negative base",
+        server('limits = [{ kind = "sinusoid_bucket", base = -1, amplitude = 1, period = 5 }]'),
+        "servers[0].limits[0].base",
+        "must be >= 0",
+    ),
+    (
+        "piecewise segments not pairs",
+        server('limits = [{ kind = "piecewise_bucket", segments = [[0, 1, 2]] }]'),
+        "servers[0].limits[0].segments[0]",
+        "[start, rate] pairs",
+    ),
+    (
+        "piecewise first segment late",
+        server('limits = [{ kind = "piecewise_bucket", segments = [[5, 1]] }]'),
+        "servers[0].limits[0].segments[0]",
+        "starts must begin at 0",
+    ),
+    (
+        "piecewise starts not rising",
+        server('limits = [{ kind = "piecewise_bucket", segments = [[0, 1], [4, 2], [4, 3]] }]'),
+        "servers[0].limits[0].segments[2]",
+        "rise strictly",
+    ),
+    (
+        "piecewise negative rate",
+        server('limits = [{ kind = "piecewise_bucket", segments = [[0, -1]] }]'),
+        "servers[0].limits[0].segments[0].rate",
+        "must be >= 0",
+    ),
+    (
+        "piecewise empty",
+        server('limits = [{ kind = "piecewise_bucket", segments = [] }]'),
+        "servers[0].limits[0].segments",
+        "non-empty array",
+    ),
+    (
+        "piecewise period inside the schedule",
+        server(
+            'limits = [{ kind = "piecewise_bucket", segments = [[0, 1], [10, 2]], period = 8 }]'
+        ),
+        "servers[0].limits[0].period",
+        "longer than the last segment's start",
     ),
     ("unknown server key", server("colour = 1"), "servers[0].colour", "unknown field"),
     ("negative latency", server("latency = { mean = -1 }"), "servers[0].latency.mean", ">= 0"),
@@ -189,11 +305,12 @@ def test_good_scenario_builds_every_field() -> None:
     assert (loaded.name, loaded.seed, loaded.rate, loaded.source) == ("tiny", 9, 5.0, "good.toml")
     assert loaded.tiers() == ["T1", "T2"]
     a, b = loaded.servers
-    assert (a.port, a.error_rate, a.error_status, a.retry_after) == (4100, 0.25, 503, True)
+    assert (a.port, a.error_rate, a.error_status, a.retry_after) == (4100, 0.25, 503, "seconds")
+    assert (a.rate_limit_headers, b.rate_limit_headers) == ("none", "none")
     assert (a.latency.mean, a.latency.jitter) == (0.01, 0.005)
     assert a.limits == (LimitSpec("fixed_window", (("limit", 2.0), ("window", 0.5))),)
     assert a.faults == (FaultSpec("slow", 1.0, 2.0, 0.5, 0.2),)
-    assert (b.error_status, b.retry_after, b.limits, b.faults) == (500, False, (), ())
+    assert (b.error_status, b.retry_after, b.limits, b.faults) == (500, "none", (), ())
     assert loaded.tier("T2") == (b,)
 
 
@@ -222,3 +339,58 @@ def test_load_reads_a_file_path(tmp_path: Path) -> None:
     path = tmp_path / "tiny.toml"
     path.write_text(GOOD, encoding="utf-8")
     assert scenario.load(path).source == str(path)
+
+
+@pytest.mark.parametrize(
+    ("value", "mode"),
+    [
+        ("true", "seconds"),
+        ("false", "none"),
+        ('"seconds"', "seconds"),
+        ('"date"', "date"),
+        ('"fractional"', "fractional"),
+        ('"none"', "none"),
+    ],
+)
+def test_retry_after_modes_and_booleans(value: str, mode: str) -> None:
+    """retry_after takes a mode name; true keeps meaning whole seconds, false none."""
+    loaded = scenario.loads(server(f"retry_after = {value}"), "modes.toml")
+    assert loaded.servers[0].retry_after == mode
+
+
+def test_new_limit_kinds_and_headers_load() -> None:
+    """Every new limiter kind and both header dialects load into exact specs and build."""
+    text = server(
+        'rate_limit_headers = "ietf"\n'
+        "latency = { mean = 0.2 }\n"
+        "limits = [\n"
+        '  { kind = "sliding_log", limit = 3, window = 2.5 },\n'
+        '  { kind = "sliding_counter", limit = 4 },\n'
+        '  { kind = "gcra", interval = 0.25, tolerance = 0.5 },\n'
+        '  { kind = "leaky_bucket", rate = 4, burst = 3 },\n'
+        '  { kind = "concurrency", limit = 2 },\n'
+        '  { kind = "sinusoid_bucket", base = 3, amplitude = 2, period = 30, phase = 1.0 },\n'
+        '  { kind = "piecewise_bucket", segments = [[0, 4], [20, 1.5]], period = 40 },\n'
+        '  { kind = "step", at = 10, before = { kind = "fixed_window", limit = 4 }, '
+        'after = { kind = "step", at = 20, before = { kind = "fixed_window", limit = 1 }, '
+        'after = { kind = "concurrency", limit = 1 } } },\n'
+        "]"
+    )
+    loaded = scenario.loads(text, "kinds.toml").servers[0]
+    assert loaded.rate_limit_headers == "ietf"
+    assert [limit.kind for limit in loaded.limits] == [
+        "sliding_log",
+        "sliding_counter",
+        "gcra",
+        "leaky_bucket",
+        "concurrency",
+        "sinusoid_bucket",
+        "piecewise_bucket",
+        "step",
+    ]
+    assert loaded.limits[6].param("segments") == ((0.0, 4.0), (20.0, 1.5))
+    limiter = loaded.build_limiter()
+    assert limiter is not None
+    # The tightest sustained rate: concurrency 2 / 0.2 s = 10, sinusoid at 0 = 3 + 2 sin(1).
+    assert limiter.capacity(0.0) == pytest.approx(min(3 / 2.5, 4, 4, 4, 10, 3 + 2 * 0.841471, 4))
+    assert loaded.limits[7].build(0.2).capacity(25.0) == pytest.approx(1 / 0.2)

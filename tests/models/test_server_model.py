@@ -6,8 +6,11 @@ import dataclasses
 import math
 from typing import Any
 
+import pytest
+
 from banditlb.models.server import Fault, Reply, ServerModel
 from banditlb.models.spec import FaultSpec, LatencySpec, LimitSpec, ServerSpec
+from banditlb.outcome import Quota
 
 DRAWS = 10_000
 
@@ -66,13 +69,40 @@ def test_servers_draw_from_streams_named_after_them() -> None:
     assert [r.status for r in one] != [r.status for r in two]
 
 
-def test_rate_limited_reply_carries_rounded_retry_after_only_when_enabled() -> None:
-    """A 429 carries retry_after (rounded to ms) when retry_after=true, None otherwise."""
-    window = (LimitSpec("fixed_window", (("limit", 1), ("window", 1.0))),)
-    hinted = ServerModel(spec(limits=window, retry_after=True), seed=0)
-    silent = ServerModel(spec(limits=window, retry_after=False), seed=0)
-    assert replies(hinted, [0.0, 0.65]) == [Reply(200, 0.0), Reply(429, 0.0, 0.35)]
-    assert replies(silent, [0.0, 0.65]) == [Reply(200, 0.0), Reply(429, 0.0, None)]
+def test_rate_limited_reply_carries_retry_after_per_mode() -> None:
+    """A 429's Retry-After: whole seconds (ceil, >= 1), date-rounded, ms fractions, or none."""
+    window = (LimitSpec("fixed_window", (("limit", 1), ("window", 2.5))),)
+    times = [0.0, 0.2, 2.49, 2.6, 4.9]  # waits 2.3, 0.01, -, 0.1
+
+    def hints(mode: str | bool) -> list[float | None]:
+        model = ServerModel(spec(limits=window, retry_after=mode), seed=0)
+        return [r.retry_after for r in replies(model, times)]
+
+    assert hints(True) == hints("seconds") == [None, 3.0, 1.0, None, 1.0]
+    assert hints("fractional") == [None, 2.3, 0.01, None, 0.1]
+    assert hints(False) == hints("none") == [None] * 5
+    dated = hints("date")  # ceil(now + wait) - now: 3 - 0.2, 3 - 2.49, 5 - 4.9
+    assert dated == [None, pytest.approx(2.8), pytest.approx(0.51), None, pytest.approx(0.1)]
+    model = ServerModel(spec(limits=window, retry_after="date"), seed=0)
+    assert [r.wait for r in replies(model, [0.0, 0.2])] == [None, pytest.approx(2.3)]
+
+
+def test_rate_limit_fields_ride_on_every_answer_in_whole_seconds() -> None:
+    """With rate_limit_headers the 200, the 5xx and the 429 carry the advertised quota."""
+    window = (LimitSpec("fixed_window", (("limit", 2), ("window", 2.5))),)
+    ietf = ServerModel(spec(limits=window, rate_limit_headers="ietf", error_rate=0.5), seed=1)
+    got = [(r.status, r.quota) for r in replies(ietf, [0.0, 0.4, 1.0])]
+    assert [status for status, _ in got] == [500, 200, 429]
+    assert [quota for _, quota in got] == [
+        Quota(1, 3.0, 2, 3.0),  # reset 2.5 s and window 2.5 s, rounded up to whole seconds
+        Quota(0, 3.0, 2, 3.0),
+        Quota(0, 2.0, 2, 3.0),
+    ]
+    x = ServerModel(spec(limits=window, rate_limit_headers="x"), seed=1)
+    assert x.handle(0.0).quota == Quota(1, 3.0, 2, None)  # X-RateLimit-* has no window
+    plain = ServerModel(spec(limits=window), seed=1)
+    assert plain.handle(0.0).quota is None
+    assert ServerModel(spec(rate_limit_headers="ietf"), seed=1).handle(0.0).quota is None
 
 
 def test_latency_is_uniform_within_jitter_and_never_negative() -> None:

@@ -96,26 +96,42 @@ def test_round_robin_trace_on_tiny_scenario_is_exact() -> None:
         (0, 0, 0.0, 0.125, failed, None),
         (0, 1, 0.125, 0.375, ok, None),
         (1, 0, 0.5, 0.625, failed, None),
-        (1, 1, 0.625, 0.875, limited, 0.375),  # window [0, 1) used; blocked until 1.25
+        (1, 1, 0.625, 0.875, limited, 1.0),  # wait 0.375 s, sent as 1 s: blocked until 1.875
         (1, 0, 0.875, 1.0, failed, None),  # third attempt: the request stops here
         (2, 0, 1.0, 1.125, failed, None),  # arm 1 still blocked
         (2, 0, 1.125, 1.25, failed, None),
-        (2, 1, 1.25, 1.5, ok, None),  # block over at 1.25; new window admits
+        (2, 0, 1.25, 1.375, failed, None),  # still blocked: three failures
     ]
-    assert sim.clock.now() == 1.5
+    assert sim.clock.now() == 1.375
+
+
+@pytest.mark.parametrize("mode", ["fractional", "date"])
+def test_sub_second_retry_after_modes_unblock_at_the_window_end(mode: str) -> None:
+    """Fractional and date hints (the window ends on a whole second) both say 0.375 s."""
+    sim = run_traced(
+        TINY.replace("retry_after = true", f'retry_after = "{mode}"'), "round_robin", 3
+    )
+    assert sim.trace is not None
+    got = [(a.request, a.arm, a.sent, a.outcome.kind, a.outcome.retry_after) for a in sim.trace]
+    assert got[3] == (1, 1, 0.625, OutcomeKind.RATE_LIMITED, 0.375)
+    assert got[5:] == [
+        (2, 0, 1.0, OutcomeKind.FAILED, None),  # the 429 came back at 0.875: blocked until 1.25
+        (2, 0, 1.125, OutcomeKind.FAILED, None),
+        (2, 1, 1.25, OutcomeKind.ACCEPTED, None),  # free again, and a new window admits
+    ]
 
 
 def test_tiny_scenario_totals_follow_the_referee() -> None:
-    """The tiny run scores 2 accepted of 3, 8 counted attempts, one 429, no penalty."""
+    """The tiny run scores 1 accepted of 3, 8 counted attempts, one 429, no penalty."""
     result = simulate(loads(TINY), "X", "round_robin", seed=0, requests=3)
-    assert (result.accepted, result.attempts, result.penalised_attempts) == (2, 8, 0)
-    assert (result.score, result.rate_limited, result.failed) == (2.0, 1, 5)
-    assert result.arm_attempts == (5, 3)
-    assert result.arm_accepted == (0, 2)
+    assert (result.accepted, result.attempts, result.penalised_attempts) == (1, 8, 0)
+    assert (result.score, result.rate_limited, result.failed) == (1.0, 1, 6)
+    assert result.arm_attempts == (6, 2)
+    assert result.arm_accepted == (0, 1)
     assert result.arm_rate_limited == (0, 1)
     assert result.timeline_requests == (1, 2, 3)
-    assert result.timeline_score == (1.0, 1.0, 2.0)
-    assert result.duration == 1.5
+    assert result.timeline_score == (1.0, 1.0, 1.0)
+    assert result.duration == 1.375
 
 
 def test_faults_time_out_reset_and_refuse() -> None:
@@ -201,7 +217,7 @@ def test_different_seeds_give_different_worlds() -> None:
 def test_exact_result_for_a_fixed_seed() -> None:
     """Round robin on default T2 with seed 3 and 1,000 requests scores exactly as recorded."""
     result = simulate("default", "T2", "round_robin", seed=3, requests=1000)
-    assert (result.accepted, result.attempts, result.rate_limited) == (848, 1824, 2)
+    assert (result.accepted, result.attempts, result.rate_limited) == (845, 1822, 3)
 
 
 def test_rate_override_and_timeline_switch() -> None:
@@ -327,10 +343,138 @@ after = { kind = "fixed_window", limit = 5, window = 2.0 }
 """
 
 
+EVERY_LIMIT = """
+name = "every-limit"
+rate = 8.0
+
+[[servers]]
+name = "sliding-log"
+tier = "X"
+port = 7000
+error_rate = 0.3
+retry_after = "date"
+rate_limit_headers = "ietf"
+latency = { mean = 0.01, jitter = 0.005 }
+limits = [{ kind = "sliding_log", limit = 3, window = 1.5 }]
+
+[[servers]]
+name = "sliding-counter"
+tier = "X"
+port = 7001
+error_rate = 0.2
+retry_after = "seconds"
+rate_limit_headers = "x"
+latency = { mean = 0.01 }
+limits = [{ kind = "sliding_counter", limit = 4, window = 2.0 }]
+
+[[servers]]
+name = "gcra"
+tier = "X"
+port = 7002
+error_rate = 0.1
+retry_after = "fractional"
+rate_limit_headers = "ietf"
+latency = { mean = 0.02, jitter = 0.01 }
+limits = [{ kind = "gcra", interval = 0.4, tolerance = 0.8 }]
+
+[[servers]]
+name = "leaky"
+tier = "X"
+port = 7003
+error_rate = 0.5
+latency = { mean = 0.005 }
+limits = [{ kind = "leaky_bucket", rate = 2.0, burst = 2 }]
+
+[[servers]]
+name = "concurrency"
+tier = "X"
+port = 7004
+error_rate = 0.25
+retry_after = true
+rate_limit_headers = "ietf"
+latency = { mean = 0.3, jitter = 0.1 }
+limits = [{ kind = "concurrency", limit = 1 }]
+
+[[servers]]
+name = "sinusoid-bucket"
+tier = "X"
+port = 7005
+error_rate = 0.4
+retry_after = "date"
+rate_limit_headers = "x"
+latency = { mean = 0.01 }
+limits = [{ kind = "sinusoid_bucket", base = 2.0, amplitude = 2.0, period = 10.0, burst = 2 }]
+
+[[servers]]
+name = "piecewise-with-outage-and-resets"
+tier = "X"
+port = 7006
+error_rate = 0.2
+retry_after = "seconds"
+rate_limit_headers = "ietf"
+latency = { mean = 0.01 }
+limits = [
+  { kind = "piecewise_bucket", segments = [[0, 3], [5, 0.5], [10, 2]], period = 15 },
+  { kind = "outage", period = 20.0, duration = 4.0, offset = 3.0 },
+]
+faults = [{ kind = "reset", probability = 0.1 }]
+
+[[servers]]
+name = "two-steps"
+tier = "X"
+port = 7007
+error_rate = 0.3
+retry_after = true
+latency = { mean = 0.01 }
+
+[[servers.limits]]
+kind = "step"
+at = 15.0
+before = { kind = "fixed_window", limit = 3 }
+after = { kind = "step", at = 30.0, before = { kind = "sliding_log", limit = 1 } }
+"""
+
+
+def test_every_limit_kind_gives_strategies_the_same_outcomes_in_both_loops() -> None:
+    """Quota and Retry-After per mode reach a strategy identically from both loops."""
+    specs = tier_specs(loads(EVERY_LIMIT), "X")
+    script = random.Random(11)
+    picks = [script.randrange(len(specs)) for _ in range(3000)]
+
+    def run(trace: bool) -> ScriptedStrategy:
+        policy = ScriptedStrategy(len(specs), picks)
+        Simulation(
+            build_models(specs, 3), Router(policy, len(specs)), rate=8.0, requests=600, trace=trace
+        ).run()
+        return policy
+
+    fast, reference = run(False), run(True)
+    assert fast.observed == reference.observed
+    outcomes = [outcome for _, outcome, _, _ in fast.observed]
+    with_quota = {specs[arm].name for arm, o, _, _ in fast.observed if o.quota is not None}
+    assert with_quota == {
+        "sliding-log",
+        "sliding-counter",
+        "gcra",
+        "concurrency",
+        "sinusoid-bucket",
+        "piecewise-with-outage-and-resets",
+    }
+    hints = {o.retry_after for o in outcomes if o.retry_after is not None}
+    assert any(h != int(h) for h in hints)  # date and fractional hints are not whole seconds
+    assert any(o.quota is not None and o.quota.window is None for o in outcomes)  # X-RateLimit
+
+
 @pytest.mark.parametrize("strategy", strategy_names())
 @pytest.mark.parametrize(
     ("text", "tier", "penalty"),
-    [(EVERY_FAULT, "X", 1.0), (EVERY_FAULT, "X", 0.2), (FAULTY, "X", 0.5), (None, "T3", 0.3)],
+    [
+        (EVERY_FAULT, "X", 1.0),
+        (EVERY_FAULT, "X", 0.2),
+        (FAULTY, "X", 0.5),
+        (None, "T3", 0.3),
+        (EVERY_LIMIT, "X", 1.0),
+    ],
 )
 def test_fast_loop_equals_the_reference_loop(
     strategy: str, text: str | None, tier: str, penalty: float

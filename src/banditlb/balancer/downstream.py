@@ -2,12 +2,12 @@
 
 `Downstream` is the whole interface the balancer needs (`send(arm, request_id) -> Outcome`);
 `HttpDownstream` implements it with a pooled, keep-alive aiohttp session owned by the app's
-lifespan. Tests pass a fake with the same method.
+lifespan. Tests pass a fake with the same method. Retry-After and the rate-limit fields are read
+by `balancer/headers.py` (re-exported here: `parse_retry_after`, `parse_quota`).
 """
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Sequence
 from typing import Protocol
@@ -15,6 +15,7 @@ from typing import Protocol
 import aiohttp
 from yarl import URL
 
+from banditlb.balancer.headers import parse_quota, parse_retry_after
 from banditlb.balancer.settings import Upstream
 from banditlb.outcome import Outcome, OutcomeKind, outcome_for_status
 
@@ -25,6 +26,17 @@ EXCEPTION_KINDS: tuple[tuple[type[BaseException], OutcomeKind], ...] = (
     (aiohttp.ClientError, OutcomeKind.CONNECTION_ERROR),  # refused, reset, malformed answers
     (OSError, OutcomeKind.CONNECTION_ERROR),  # resets below aiohttp's wrapping
 )
+__all__ = [
+    "CAUGHT",
+    "EXCEPTION_KINDS",
+    "Downstream",
+    "HttpDownstream",
+    "make_session",
+    "outcome_for_exception",
+    "parse_quota",
+    "parse_retry_after",
+]
+
 CAUGHT: tuple[type[BaseException], ...] = tuple(exc for exc, _ in EXCEPTION_KINDS)
 
 _BODY_LIMIT = 64 * 1024  # answers are read (to keep the connection reusable) up to this size
@@ -34,19 +46,6 @@ class Downstream(Protocol):
     """Deliver one attempt of `request_id` to upstream number `arm`."""
 
     async def send(self, arm: int, request_id: str) -> Outcome: ...
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    """`Retry-After` in seconds (fractions allowed); None for absent, HTTP-date or garbage."""
-    if value is None:
-        return None
-    try:
-        seconds = float(value.strip())
-    except ValueError:
-        return None
-    if not math.isfinite(seconds) or seconds < 0:
-        return None
-    return seconds
 
 
 def outcome_for_exception(exc: BaseException, latency: float = 0.0) -> Outcome:
@@ -94,7 +93,9 @@ class HttpDownstream:
             ) as response:
                 await response.content.read(_BODY_LIMIT)
                 status = response.status
-                retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                headers = response.headers
+                retry_after = parse_retry_after(headers.get("Retry-After"))
+                quota = parse_quota(headers)
         except CAUGHT as exc:
             return outcome_for_exception(exc, time.perf_counter() - started)
-        return outcome_for_status(status, retry_after, time.perf_counter() - started)
+        return outcome_for_status(status, retry_after, time.perf_counter() - started, quota=quota)

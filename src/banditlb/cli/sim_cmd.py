@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -14,6 +14,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from banditlb.errors import ConfigError
 from banditlb.router import RetryRules
+
+RANDOM_PREFIX = "random:"
 
 if TYPE_CHECKING:  # the simulator, scipy and matplotlib load only when `sim` runs
     from banditlb.oracle import OracleResult
@@ -38,8 +40,16 @@ def sim(
     strategies: Annotated[
         str, typer.Option(help="'all' or a comma-separated list of strategy names.")
     ] = "all",
-    scenario: Annotated[str, typer.Option(help="A scenario file or built-in name.")] = "default",
-    tiers: Annotated[str, typer.Option(help="Comma-separated tiers to run.")] = "T1,T2,T3",
+    scenario: Annotated[
+        str,
+        typer.Option(
+            help="A scenario file or built-in name, or generated ones: random:N or random:A-B."
+        ),
+    ] = "default",
+    tiers: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated tiers to run (default: all of the scenario's)."),
+    ] = None,
     seeds: Annotated[int, typer.Option(help="Number of seeds (0, 1, ..., N-1).")] = 30,
     requests: Annotated[int, typer.Option(help="Client requests per run.")] = 10_000,
     penalty: Annotated[float, typer.Option(help="Points per attempt past the free ones.")] = 1.0,
@@ -67,8 +77,19 @@ def sim(
             " traced; a full sweep would be tens of millions of rows)."
         ),
     ] = False,
+    reference: Annotated[
+        str | None,
+        typer.Option(
+            help="With random:A-B, the strategy whose losses are counted (default: planner"
+            " when swept, else the first)."
+        ),
+    ] = None,
 ) -> None:
-    """Simulate every strategy on every tier for many seeds and compare them with the oracle."""
+    """Simulate every strategy on every tier for many seeds and compare them with the oracle.
+
+    With `--scenario random:A-B` every generated scenario A..B is swept in one go (one progress
+    bar); the summary is then per scenario and overall (see `banditlb.sim.robustness`).
+    """
     from banditlb.sim import plots, report
     from banditlb.sim.sweep import SweepSpec, parse_strategies, run_sweep, seeds_from_count
     from banditlb.sim.world import resolve_scenario
@@ -82,11 +103,40 @@ def sim(
         raise ConfigError("--store-attempts stores into the run store; drop --no-store")
     if rate is not None and not (math.isfinite(rate) and rate > 0):
         raise ConfigError(f"rate must be a finite number > 0 requests/s, got {rate!r}")
+    tier_names = None if tiers is None else tuple(t.strip() for t in tiers.split(",") if t.strip())
+    if tier_names == ():
+        raise ConfigError("--tiers is empty; give comma-separated tier names")
+    if scenario.startswith(RANDOM_PREFIX):
+        from banditlb.cli.sim_family import sim_family
+
+        if store_attempts:
+            raise ConfigError("--store-attempts is not available with random: scenarios")
+        sim_family(
+            scenario.removeprefix(RANDOM_PREFIX),
+            console=console,
+            strategies=parse_strategies(strategies),
+            tiers=tier_names,
+            seeds=seeds_from_count(seeds),
+            requests=requests,
+            rules=RetryRules(
+                free_attempts=free_attempts, penalty=penalty, max_attempts=max_attempts
+            ),
+            rate=rate,
+            params=parse_params(param or []),
+            jobs=jobs,
+            out=out,
+            db=db if store else None,
+            store=store,
+            reference=reference,
+        )
+        return
+    if reference is not None:
+        raise ConfigError("--reference goes with --scenario random:A-B")
     world = resolve_scenario(scenario)
     spec = SweepSpec(
         scenario=world,
         strategies=parse_strategies(strategies),
-        tiers=tuple(t.strip() for t in tiers.split(",") if t.strip()),
+        tiers=tuple(world.tiers()) if tier_names is None else tier_names,
         seeds=seeds_from_count(seeds),
         requests=requests,
         rules=RetryRules(free_attempts=free_attempts, penalty=penalty, max_attempts=max_attempts),
@@ -162,12 +212,14 @@ def save_runs(
     *,
     label: str | None = None,
     trace_spec: SweepSpec | None = None,
+    oracle_for: Callable[[SimResult], OracleResult | None] | None = None,
 ) -> tuple[Path, str]:
     """Store every run (totals and regret curve) with one sweep label, one transaction per run.
 
     Returns the database path and the label (`sweep-<UTC start>-xxxx` unless given). With
     `trace_spec` (the sweep's spec) each run is simulated again with tracing, deterministically,
-    and stored from that traced run together with its attempts, for replay.
+    and stored from that traced run together with its attempts, for replay. `oracle_for` finds
+    a run's bound when runs come from many scenarios (default: `oracles` by tier).
     """
     from banditlb.sim.sweep import run_traced
     from banditlb.store import connect, default_path, store_sim_result
@@ -179,7 +231,7 @@ def save_runs(
     conn = connect(path)
     try:
         for run in runs:
-            oracle = oracles.get(run.tier)
+            oracle = oracles.get(run.tier) if oracle_for is None else oracle_for(run)
             bound = None if oracle is None else oracle.score_per_request
             started = time.time()
             if trace_spec is None:

@@ -16,6 +16,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
+from collections.abc import Callable
 from types import TracebackType
 
 from banditlb.clock import Clock, WallClock
@@ -37,6 +39,7 @@ MAX_PORT = 65535
 class Fleet:
     """Serves a scenario's servers and the control endpoint; see the module docstring.
 
+    `wall` gives epoch seconds for Retry-After HTTP-dates (servers in "date" mode) only.
     `ephemeral=True` binds every socket (control included) to port 0; `address()` and
     `control_url` report the real ports once started. `port_offset` is added to every port the
     fleet binds, the control port included, so fleets with different offsets coexist.
@@ -52,6 +55,7 @@ class Fleet:
         clock: Clock | None = None,
         port_offset: int = 0,
         fault_poll: float = 0.01,
+        wall: Callable[[], float] = time.time,
     ) -> None:
         if fault_poll <= 0:
             raise ConfigError(f"fault_poll must be > 0 seconds, got {fault_poll!r}")
@@ -64,7 +68,7 @@ class Fleet:
         self._slots: dict[str, ServerSlot] = {}
         for spec in scenario.servers:
             endpoint = ServerEndpoint(
-                ServerModel(spec, scenario.seed), self._ledgers[spec.tier], self._now
+                ServerModel(spec, scenario.seed), self._ledgers[spec.tier], self._now, wall
             )
             port = 0 if ephemeral else _port(spec.port + port_offset, spec.name)
             self._slots[spec.name] = ServerSlot(

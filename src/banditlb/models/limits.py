@@ -3,7 +3,14 @@
 A limiter's `admit(now)` consumes capacity when it admits. `refusal(now)` is the same decision
 as a plain value, None when admitted or the seconds until one would be: the simulator's hot path
 calls it once per attempt, so no `Admission` is built. `capacity(now)` is its sustained rate in
-requests per second at `now`, which the oracle uses as the LP's bound.
+requests per second at `now`, which the oracle uses as the LP's bound. `quota(now)` is its state
+as a server would advertise it (RateLimit fields), asked after the decision at the same `now`; it
+never changes the limiter's state. The rule every kind follows: `remaining` = whole requests it
+would admit now, back to back; `reset` = seconds until the next one would be admitted when
+`remaining` is 0, otherwise seconds until the quota is whole again (window end, bucket full).
+
+The fixed and time-varying kinds are here; sliding windows, GCRA, concurrency and buckets with a
+time-varying refill rate live in `sliding.py`, `pacing.py` and `varying_bucket.py`.
 """
 
 from __future__ import annotations
@@ -11,6 +18,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from typing import Protocol
+
+from banditlb.outcome import Quota
 
 INFINITE = math.inf
 _floor = math.floor
@@ -35,6 +44,8 @@ class RateLimiter(Protocol):
     def refusal(self, now: float) -> float | None: ...
 
     def capacity(self, now: float) -> float: ...
+
+    def quota(self, now: float) -> Quota | None: ...
 
 
 class FixedWindow:
@@ -66,6 +77,13 @@ class FixedWindow:
     def capacity(self, now: float) -> float:
         return self.limit / self.window
 
+    def quota(self, now: float) -> Quota:
+        index = _floor((now - self.offset) / self.window)
+        used = self._used if index == self._index else 0
+        return Quota(
+            max(0, self.limit - used), self._window_end(index) - now, self.limit, self.window
+        )
+
 
 class TokenBucket:
     """Refills `rate` tokens per second up to `burst`; starts full; each request takes one."""
@@ -91,6 +109,16 @@ class TokenBucket:
 
     def capacity(self, now: float) -> float:
         return self.rate
+
+    def quota(self, now: float) -> Quota:
+        """limit = burst, remaining = whole tokens, window = the time to refill from empty."""
+        tokens = self._tokens
+        if self._last is not None:
+            tokens = min(self.burst, tokens + (now - self._last) * self.rate)
+        need = 1.0 - tokens if tokens < 1.0 else self.burst - tokens
+        return Quota(
+            max(0, _floor(tokens)), need / self.rate, _floor(self.burst), self.burst / self.rate
+        )
 
 
 class VaryingWindow:
@@ -135,6 +163,12 @@ class VaryingWindow:
     def capacity(self, now: float) -> float:
         return self.limit_at(now) / self.window
 
+    def quota(self, now: float) -> Quota:
+        index = _floor(now / self.window)
+        limit = self._limit if index == self._index else self.limit_at(now)
+        used = self._used if index == self._index else 0
+        return Quota(max(0, limit - used), (index + 1) * self.window - now, limit, self.window)
+
 
 class PeriodicOutage:
     """Refuses everything for `duration` seconds of every `period`, starting at `offset`."""
@@ -164,6 +198,11 @@ class PeriodicOutage:
     def capacity(self, now: float) -> float:
         return 0.0 if self.in_outage(now) else INFINITE
 
+    def quota(self, now: float) -> Quota | None:
+        """Nothing left until the outage ends; outside an outage it limits nothing (None)."""
+        wait = self.refusal(now)
+        return None if wait is None else Quota(0, wait)
+
 
 class StepChange:
     """One limiter before `at` seconds, another from then on (None means unlimited)."""
@@ -188,6 +227,10 @@ class StepChange:
         current = self._current(now)
         return INFINITE if current is None else current.capacity(now)
 
+    def quota(self, now: float) -> Quota | None:
+        current = self._current(now)
+        return None if current is None else current.quota(now)
+
 
 class AllOf:
     """Admits only when every part admits; checks in order and stops at the first refusal.
@@ -211,3 +254,8 @@ class AllOf:
 
     def capacity(self, now: float) -> float:
         return min((part.capacity(now) for part in self.parts), default=INFINITE)
+
+    def quota(self, now: float) -> Quota | None:
+        """The most restrictive part's: fewest remaining, then the longest reset."""
+        quotas = [q for part in self.parts if (q := part.quota(now)) is not None]
+        return min(quotas, key=lambda q: (q.remaining, -q.reset), default=None)

@@ -12,7 +12,8 @@ Format (see README "Scenarios"):
     tier = "T1"
     port = 4000               # unique, 1..65535
     error_rate = 0.3          # probability of a 5xx for an admitted request
-    retry_after = true        # send Retry-After with 429s (default false)
+    retry_after = "seconds"   # Retry-After on 429s: seconds|date|fractional|none (true = seconds)
+    rate_limit_headers = "ietf"   # rate-limit fields on every answer: ietf|x|none (default none)
     error_status = 500        # 5xx status for failures (default 500)
     latency = { mean = 0.005, jitter = 0.002 }   # seconds (default 0)
     limits = [ { kind = "fixed_window", limit = 3, window = 1.0 } ]
@@ -20,7 +21,12 @@ Format (see README "Scenarios"):
 
 Limit kinds: fixed_window(limit, window=1, offset=0), token_bucket(rate, burst=rate),
 sinusoid(base, amplitude, period, phase=0, window=1), outage(period, duration, offset=0),
-step(at, before={limit}, after={limit}); several limits on one server all apply.
+step(at, before={limit}, after={limit}) (nest steps in `after` for several),
+sliding_log(limit, window=1), sliding_counter(limit, window=1), gcra(interval, tolerance=0),
+leaky_bucket(rate, burst=1), concurrency(limit, hold=latency mean),
+sinusoid_bucket(base, amplitude, period, phase=0, burst=max(1, base)),
+piecewise_bucket(segments=[[start, rate], ...], burst=max(1, max rate), period);
+several limits on one server all apply.
 Fault kinds: hang, slow(delay), reset, refused, malformed, flap(period, down).
 """
 
@@ -38,6 +44,8 @@ from banditlb.errors import ScenarioError
 from banditlb.models.spec import (
     FAULT_KINDS,
     LIMIT_KINDS,
+    RATE_LIMIT_HEADERS,
+    RETRY_AFTER_MODES,
     FaultSpec,
     LatencySpec,
     LimitSpec,
@@ -56,8 +64,19 @@ _LIMIT_PARAMS: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]] = MappingPr
         "sinusoid": (("base", "amplitude", "period"), ("phase", "window")),
         "outage": (("period", "duration"), ("offset",)),
         "step": (("at",), ("before", "after")),
+        "sliding_log": (("limit",), ("window",)),
+        "sliding_counter": (("limit",), ("window",)),
+        "gcra": (("interval",), ("tolerance",)),
+        "leaky_bucket": (("rate",), ("burst",)),
+        "concurrency": (("limit",), ("hold",)),
+        "sinusoid_bucket": (("base", "amplitude", "period"), ("phase", "burst")),
+        "piecewise_bucket": (("segments",), ("burst", "period")),
     }
 )
+_WHOLE_LIMIT_KINDS = frozenset({"sliding_log", "sliding_counter", "concurrency"})
+"""Kinds whose `limit` must be a whole number >= 1."""
+_BUCKET_KINDS = frozenset({"leaky_bucket", "sinusoid_bucket", "piecewise_bucket"})
+"""Kinds whose `burst` must be >= 1 (a smaller bucket never holds a whole token)."""
 _SERVER_KEYS = frozenset(
     {
         "name",
@@ -65,6 +84,7 @@ _SERVER_KEYS = frozenset(
         "port",
         "error_rate",
         "retry_after",
+        "rate_limit_headers",
         "error_status",
         "latency",
         "limits",
@@ -146,7 +166,27 @@ class _Checker:
             raise self.fail(f"{field}.{key}", "is required and must be a non-empty string")
         return value
 
-    def limit(self, raw: Any, field: str) -> LimitSpec:
+    def segments(self, raw: Any, field: str) -> tuple[tuple[float, float], ...]:
+        """A piecewise schedule: [[start, rate], ...], starts rising from 0, rates >= 0."""
+        rule = "must be a non-empty array of [start, rate] pairs, the first starting at 0"
+        if not isinstance(raw, list) or not raw:
+            raise self.fail(field, rule)
+        pairs: list[tuple[float, float]] = []
+        for i, pair in enumerate(raw):
+            if not isinstance(pair, list) or len(pair) != 2:
+                raise self.fail(f"{field}[{i}]", f"{rule}; got {pair!r}")
+            start = self.number({"start": pair[0]}, "start", f"{field}[{i}]", low=0)
+            rate = self.number({"rate": pair[1]}, "rate", f"{field}[{i}]", low=0)
+            if math.isinf(start) or math.isinf(rate):
+                raise self.fail(f"{field}[{i}]", f"must be finite, got {pair!r}")
+            if (i == 0 and start != 0) or (pairs and start <= pairs[-1][0]):
+                raise self.fail(
+                    f"{field}[{i}]", f"starts must begin at 0 and rise strictly; got {start!r}"
+                )
+            pairs.append((start, rate))
+        return tuple(pairs)
+
+    def limit(self, raw: Any, field: str, mean_latency: float = 0.0) -> LimitSpec:
         table = self.table(raw, field)
         kind = table.get("kind")
         if kind not in LIMIT_KINDS:
@@ -162,17 +202,52 @@ class _Checker:
                     raise self.fail(f"{field}.{key}", f"is required for kind {kind!r}")
                 continue
             if kind == "step" and key in ("before", "after"):
-                params.append((key, self.limit(table[key], f"{field}.{key}")))
+                params.append((key, self.limit(table[key], f"{field}.{key}", mean_latency)))
+            elif key == "segments":
+                params.append((key, self.segments(table[key], f"{field}.{key}")))
+            elif key == "limit" and kind in _WHOLE_LIMIT_KINDS:
+                params.append((key, self.integer(table, key, field, low=1)))
+            elif key == "burst" and kind in _BUCKET_KINDS:
+                params.append((key, self.number(table, key, field, low=1)))
             elif key in ("phase", "offset", "at"):
                 params.append((key, self.number(table, key, field)))
-            elif key in ("limit", "amplitude", "base"):
+            elif key in ("limit", "amplitude", "base", "tolerance"):
                 params.append((key, self.number(table, key, field, low=0)))
-            else:  # rates, windows, periods, durations, burst: strictly positive
+            else:  # rates, windows, periods, durations, burst, interval, hold: strictly positive
                 params.append((key, self.number(table, key, field, low=0, low_open=True)))
         spec = LimitSpec(kind, tuple(params))
         if kind == "outage" and spec.param("duration") >= spec.param("period"):
             raise self.fail(f"{field}.duration", "must be shorter than period")
+        if kind == "concurrency" and spec.param("hold") is None and mean_latency <= 0:
+            raise self.fail(
+                f"{field}.hold",
+                "is required when the server's latency mean is 0 (a slot is held > 0 s)",
+            )
+        if kind == "piecewise_bucket":
+            period = spec.param("period")
+            if period is not None and period <= spec.param("segments")[-1][0]:
+                raise self.fail(f"{field}.period", "must be longer than the last segment's start")
         return spec
+
+    def retry_after(self, table: dict[str, Any], field: str) -> str:
+        value = table.get("retry_after", False)
+        if isinstance(value, bool):
+            return "seconds" if value else "none"
+        if value not in RETRY_AFTER_MODES:
+            raise self.fail(
+                f"{field}.retry_after",
+                f"must be true, false or one of {', '.join(RETRY_AFTER_MODES)}, got {value!r}",
+            )
+        return str(value)
+
+    def rate_limit_headers(self, table: dict[str, Any], field: str) -> str:
+        value = table.get("rate_limit_headers", "none")
+        if value not in RATE_LIMIT_HEADERS:
+            raise self.fail(
+                f"{field}.rate_limit_headers",
+                f"must be one of {', '.join(RATE_LIMIT_HEADERS)}, got {value!r}",
+            )
+        return str(value)
 
     def fault(self, raw: Any, field: str) -> FaultSpec:
         table = self.table(raw, field)
@@ -210,22 +285,20 @@ class _Checker:
             raise self.fail(f"{field}.limits", "must be an array of tables")
         if not isinstance(faults, list):
             raise self.fail(f"{field}.faults", "must be an array of tables")
-        retry_after = table.get("retry_after", False)
-        if not isinstance(retry_after, bool):
-            raise self.fail(f"{field}.retry_after", f"must be true or false, got {retry_after!r}")
+        mean = self.number(latency, "mean", f"{field}.latency", default=0.0, low=0)
         return ServerSpec(
             name=self.text(table, "name", field),
             tier=self.text(table, "tier", field, default="default"),
             port=self.integer(table, "port", field, low=1, high=65535),
             error_rate=self.number(table, "error_rate", field, low=0, high=1),
-            limits=tuple(self.limit(x, f"{field}.limits[{i}]") for i, x in enumerate(limits)),
-            retry_after=retry_after,
+            limits=tuple(self.limit(x, f"{field}.limits[{i}]", mean) for i, x in enumerate(limits)),
+            retry_after=self.retry_after(table, field),
             error_status=self.integer(table, "error_status", field, default=500, low=500, high=599),
             latency=LatencySpec(
-                self.number(latency, "mean", f"{field}.latency", default=0.0, low=0),
-                self.number(latency, "jitter", f"{field}.latency", default=0.0, low=0),
+                mean, self.number(latency, "jitter", f"{field}.latency", default=0.0, low=0)
             ),
             faults=tuple(self.fault(x, f"{field}.faults[{i}]") for i, x in enumerate(faults)),
+            rate_limit_headers=self.rate_limit_headers(table, field),
         )
 
 

@@ -6,14 +6,61 @@ Both get the same answers for the same seed and the same sequence of calls.
 
 from __future__ import annotations
 
+import math
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from types import MappingProxyType
 from typing import NamedTuple
 
 from banditlb.models.limits import RateLimiter
 from banditlb.models.spec import FaultSpec, ServerSpec
+from banditlb.outcome import Quota
+
+_EPSILON = 1e-9  # float noise a whole-second rounding ignores (a wait of 1.0000000000002 is 1)
+
+Hint = Callable[[float, float], float]
+"""Turns a limiter's wait into the Retry-After a strategy sees: hint(wait, now) -> seconds."""
+
+
+def seconds_hint(wait: float, now: float) -> float:
+    """RFC 9110 delta-seconds: the wait rounded up to a whole second, at least 1."""
+    return float(max(1, math.ceil(wait - _EPSILON)))
+
+
+def date_hint(wait: float, now: float) -> float:
+    """An HTTP-date has whole seconds: ceil(now + wait) − now, virtual time 0 a whole second."""
+    return math.ceil(now + wait - _EPSILON) - now
+
+
+def fractional_hint(wait: float, now: float) -> float:
+    """Seconds to the millisecond (the fleet's old, non-standard behaviour; opt-in)."""
+    return round(wait, 3)
+
+
+HINTS: Mapping[str, Hint | None] = MappingProxyType(
+    {"seconds": seconds_hint, "date": date_hint, "fractional": fractional_hint, "none": None}
+)
+
+
+def whole_seconds(value: float) -> int:
+    """A delta-seconds field's value: rounded up, never negative."""
+    return max(0, math.ceil(value - _EPSILON))
+
+
+def advertise(quota: Quota | None, fields: str) -> Quota | None:
+    """What a client reads from the rate-limit fields sent for `quota` (whole seconds).
+
+    `fields` is the server's `rate_limit_headers`: "ietf" sends limit and window
+    (RateLimit-Policy, w >= 1) when known, "x" the limit but no window, "none" nothing.
+    """
+    if quota is None or fields == "none":
+        return None
+    reset = float(whole_seconds(quota.reset))
+    if fields == "x" or quota.window is None or quota.limit is None:
+        return Quota(quota.remaining, reset, quota.limit, None)
+    return Quota(quota.remaining, reset, quota.limit, float(max(1, whole_seconds(quota.window))))
 
 
 class Fault(StrEnum):
@@ -39,6 +86,8 @@ class Reply:
     latency: float
     retry_after: float | None = None
     fault: Fault | None = None
+    wait: float | None = None  # a 429's exact wait, from which the fleet writes HTTP-dates
+    quota: Quota | None = None  # what the rate-limit fields say (servers that send them)
 
     @property
     def counted(self) -> bool:
@@ -50,7 +99,7 @@ class DecideParts(NamedTuple):
 
     For a caller that runs `decide` in its own loop (the simulator): latency is `mean` when
     `latency_random` is None, else `max(0.0, low + span * latency_random())`; then, if `refusal`
-    is given and returns a wait, a 429 (with `round(wait, 3)` as Retry-After when `hint`);
+    is given and returns a wait, a 429 (with `hint(wait, now)` as Retry-After when `hint`);
     otherwise 200 when `outcome_random() >= error_rate`, else `error_status`. The callables are
     the model's own RNG streams and limiter, so the draws and the limiter's state are shared.
     """
@@ -63,7 +112,7 @@ class DecideParts(NamedTuple):
     outcome_random: Callable[[], float]
     error_rate: float
     error_status: int
-    hint: bool
+    hint: Hint | None
 
 
 class ServerModel:
@@ -83,7 +132,10 @@ class ServerModel:
         self._low, self._span = low, high - low  # random.uniform(low, high), term for term
         self._error_rate = spec.error_rate
         self._error_status = spec.error_status
-        self._hint = spec.retry_after
+        self._hint = HINTS[str(spec.retry_after)]
+        self._fields = spec.rate_limit_headers
+        self.advertises = self.limiter is not None and self._fields != "none"
+        """Whether answers carry rate-limit fields (then ask `advertised(now)` after `decide`)."""
 
     @property
     def name(self) -> str:
@@ -106,13 +158,28 @@ class ServerModel:
 
     def handle(self, now: float) -> Reply:
         """Decide the answer to a well-formed request arriving at `now`."""
-        return Reply(*self.decide(now))
+        status, latency, wait, fault = self.decide(now, raw=True)
+        hint = self._hint
+        retry_after = None if wait is None or hint is None else hint(wait, now)
+        quota = self.advertised(now) if status is not None and self.advertises else None
+        return Reply(status, latency, retry_after, fault, wait, quota)
 
-    def decide(self, now: float) -> tuple[int | None, float, float | None, Fault | None]:
+    def advertised(self, now: float) -> Quota | None:
+        """The rate-limit fields' values right after a decision at `now` (None: none sent)."""
+        limiter = self.limiter
+        if limiter is None or self._fields == "none":
+            return None
+        return advertise(limiter.quota(now), self._fields)
+
+    def decide(
+        self, now: float, raw: bool = False
+    ) -> tuple[int | None, float, float | None, Fault | None]:
         """`handle`'s answer as a plain (status, latency, retry_after, fault) tuple.
 
         The simulator calls this once per attempt, so no `Reply` is built; the draws (latency,
-        faults, limiter, outcome, in that order) are `handle`'s, which wraps this.
+        faults, limiter, outcome, in that order) are `handle`'s, which wraps this. Retry-After
+        is the server's hint per its mode (None for mode "none"); with `raw`, a 429 carries the
+        limiter's exact wait instead, whatever the mode.
         """
         if self._jittered:
             latency = max(0.0, self._low + self._span * self._latency.random())
@@ -131,14 +198,18 @@ class ServerModel:
         if limiter is not None:
             wait = limiter.refusal(now)
             if wait is not None:
-                return 429, latency, round(wait, 3) if self._hint else None, slow
+                if raw:
+                    return 429, latency, wait, slow
+                hint = self._hint
+                return 429, latency, None if hint is None else hint(wait, now), slow
         if self._outcomes.random() >= self._error_rate:
             return 200, latency, None, slow
         return self._error_status, latency, None, slow
 
     def inline_parts(self) -> DecideParts | None:
-        """`decide` as parts a hot loop can inline, or None when the server has faults."""
-        if self.spec.faults:
+        """`decide` as parts a hot loop can inline, or None when the server has faults or sends
+        rate-limit fields (its answers then need `advertised(now)`, which the general path asks)."""
+        if self.spec.faults or self.advertises:
             return None
         return DecideParts(
             self._latency.random if self._jittered else None,

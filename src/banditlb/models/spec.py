@@ -15,9 +15,31 @@ from banditlb.models.limits import (
     TokenBucket,
     VaryingWindow,
 )
+from banditlb.models.pacing import GCRA, Concurrency
+from banditlb.models.sliding import SlidingCounter, SlidingLog
+from banditlb.models.varying_bucket import PiecewiseBucket, SinusoidBucket
 
-LIMIT_KINDS = ("fixed_window", "token_bucket", "sinusoid", "outage", "step")
+LIMIT_KINDS = (
+    "fixed_window",
+    "token_bucket",
+    "sinusoid",
+    "outage",
+    "step",
+    "sliding_log",
+    "sliding_counter",
+    "gcra",
+    "leaky_bucket",
+    "concurrency",
+    "sinusoid_bucket",
+    "piecewise_bucket",
+)
 FAULT_KINDS = ("hang", "slow", "reset", "refused", "malformed", "flap")
+RETRY_AFTER_MODES = ("seconds", "date", "fractional", "none")
+"""How a server's 429s carry Retry-After: integer delta-seconds (ceil, >= 1), an HTTP-date,
+today's millisecond fractions (opt-in only), or not at all. TOML true = seconds, false = none."""
+RATE_LIMIT_HEADERS = ("ietf", "x", "none")
+"""Rate-limit fields a server sends on every answer: IETF RateLimit/RateLimit-Policy, the common
+X-RateLimit-Limit/-Remaining/-Reset, or none."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,15 +52,17 @@ class LimitSpec:
     def param(self, name: str, default: Any = None) -> Any:
         return dict(self.params).get(name, default)
 
-    def build(self) -> RateLimiter:
+    def build(self, hold: float = 0.0) -> RateLimiter:
+        """The limiter; `hold` is a concurrency slot's hold time when the spec gives none."""
         p = dict(self.params)
-        if self.kind == "fixed_window":
+        kind = self.kind
+        if kind == "fixed_window":
             return FixedWindow(
                 int(p["limit"]), float(p.get("window", 1.0)), float(p.get("offset", 0.0))
             )
-        if self.kind == "token_bucket":
+        if kind == "token_bucket":
             return TokenBucket(float(p["rate"]), float(p.get("burst", p["rate"])))
-        if self.kind == "sinusoid":
+        if kind == "sinusoid":
             return VaryingWindow(
                 float(p["base"]),
                 float(p["amplitude"]),
@@ -46,18 +70,46 @@ class LimitSpec:
                 float(p.get("phase", 0.0)),
                 float(p.get("window", 1.0)),
             )
-        if self.kind == "outage":
+        if kind == "outage":
             return PeriodicOutage(
                 float(p["period"]), float(p["duration"]), float(p.get("offset", 0.0))
             )
-        if self.kind == "step":
+        if kind == "step":
             before, after = p.get("before"), p.get("after")
             return StepChange(
                 float(p["at"]),
-                before.build() if isinstance(before, LimitSpec) else None,
-                after.build() if isinstance(after, LimitSpec) else None,
+                before.build(hold) if isinstance(before, LimitSpec) else None,
+                after.build(hold) if isinstance(after, LimitSpec) else None,
             )
-        raise ValueError(f"unknown limit kind {self.kind!r}")  # unreachable after validation
+        if kind == "sliding_log":
+            return SlidingLog(int(p["limit"]), float(p.get("window", 1.0)))
+        if kind == "sliding_counter":
+            return SlidingCounter(int(p["limit"]), float(p.get("window", 1.0)))
+        if kind == "gcra":
+            return GCRA(float(p["interval"]), float(p.get("tolerance", 0.0)))
+        if kind == "leaky_bucket":  # GCRA by rate and burst
+            rate = float(p["rate"])
+            return GCRA(1.0 / rate, (float(p.get("burst", 1.0)) - 1.0) / rate)
+        if kind == "concurrency":
+            return Concurrency(int(p["limit"]), float(p.get("hold", hold)))
+        if kind == "sinusoid_bucket":
+            base = float(p["base"])
+            return SinusoidBucket(
+                base,
+                float(p["amplitude"]),
+                float(p["period"]),
+                float(p.get("phase", 0.0)),
+                float(p.get("burst", max(1.0, base))),
+            )
+        if kind == "piecewise_bucket":
+            segments = tuple((float(a), float(r)) for a, r in p["segments"])
+            period = p.get("period")
+            return PiecewiseBucket(
+                segments,
+                float(p.get("burst", max(1.0, *(r for _, r in segments)))),
+                None if period is None else float(period),
+            )
+        raise ValueError(f"unknown limit kind {kind!r}")  # unreachable after validation
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,17 +152,29 @@ class ServerSpec:
     port: int
     error_rate: float
     limits: tuple[LimitSpec, ...] = ()
-    retry_after: bool = False
+    retry_after: str | bool = "none"
     error_status: int = 500
     latency: LatencySpec = field(default_factory=LatencySpec)
     faults: tuple[FaultSpec, ...] = ()
+    rate_limit_headers: str = "none"
+
+    def __post_init__(self) -> None:
+        # `True`/`False` (the old boolean form) mean "seconds"/"none"; stored as the mode name.
+        if isinstance(self.retry_after, bool):
+            object.__setattr__(self, "retry_after", "seconds" if self.retry_after else "none")
+        if self.retry_after not in RETRY_AFTER_MODES:
+            raise ValueError(f"retry_after must be one of {RETRY_AFTER_MODES}")
+        if self.rate_limit_headers not in RATE_LIMIT_HEADERS:
+            raise ValueError(f"rate_limit_headers must be one of {RATE_LIMIT_HEADERS}")
 
     def build_limiter(self) -> RateLimiter | None:
+        """The server's limiter; a concurrency slot is held for the latency mean by default."""
         if not self.limits:
             return None
+        hold = self.latency.mean
         if len(self.limits) == 1:
-            return self.limits[0].build()
-        return AllOf([limit.build() for limit in self.limits])
+            return self.limits[0].build(hold)
+        return AllOf([limit.build(hold) for limit in self.limits])
 
 
 @dataclass(frozen=True, slots=True)

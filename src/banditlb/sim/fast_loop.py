@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from banditlb.models.server import Fault
-from banditlb.outcome import Outcome, OutcomeKind, outcome_for_status
+from banditlb.outcome import Outcome, OutcomeKind, Quota, outcome_for_status
 from banditlb.router import hold_delay
 from banditlb.sim.reference_loop import REFUSED_OUTCOME
 from banditlb.strategies.attempt_aware_ucb import AttemptAwareUCB
@@ -77,11 +77,12 @@ _Inline = tuple[
     Callable[[], float],
     float,
     int,
-    bool,
+    Callable[[float, float], float] | None,
     Outcome,
 ]
 _Decide = Callable[[float], tuple[int | None, float, float | None, Fault | None]]
 _IsDown = Callable[[float], bool]
+_Advertised = Callable[[float], Quota | None]
 
 
 def run_fast(sim: Simulation) -> None:
@@ -127,15 +128,22 @@ def run_fast(sim: Simulation) -> None:
     ok_outcome = Outcome(accepted_kind, 200)
     limited_outcome = Outcome(limited_kind, 429)
     limited_hinted: dict[float, Outcome] = {}
-    # Per arm: decide's parts and the shared 5xx outcome for a server without faults (else
-    # None); decide and is_down (None when it never refuses) for the general path.
+    # Per arm: decide's parts and the shared 5xx outcome for a server without faults or
+    # rate-limit fields (else None); decide, is_down (None when it never refuses) and
+    # advertised (None when it sends no rate-limit fields) for the general path.
     inline: list[_Inline | None] = []
-    general: list[tuple[_Decide, _IsDown | None]] = []
+    general: list[tuple[_Decide, _IsDown | None, _Advertised | None]] = []
     for model, may_refuse in zip(sim.models, sim._may_refuse, strict=True):
         parts = model.inline_parts()
         failed_outcome = Outcome(failed_kind, model.spec.error_status)
         inline.append(None if parts is None else (*parts, failed_outcome))
-        general.append((model.decide, model.is_down if may_refuse else None))
+        general.append(
+            (
+                model.decide,
+                model.is_down if may_refuse else None,
+                model.advertised if model.advertises else None,
+            )
+        )
     points = sim.timeline_points
     bucket_accepted = sim._bucket_accepted
     bucket_penalised = sim._bucket_penalised
@@ -229,7 +237,7 @@ def run_fast(sim: Simulation) -> None:
                     counted[index] += 1
                     if refusal is not None and (wait := refusal(now)) is not None:
                         rate_limited[arm] += 1
-                        retry_after = round(wait, 3) if hint else None
+                        retry_after = None if hint is None else hint(wait, now)
                         if not shared:
                             answer = Outcome(limited_kind, 429, retry_after, latency)
                         elif retry_after is None:
@@ -238,7 +246,8 @@ def run_fast(sim: Simulation) -> None:
                             answer = limited_hinted.get(retry_after)
                             if answer is None:
                                 answer = Outcome(limited_kind, 429, retry_after)
-                                limited_hinted[retry_after] = answer
+                                if len(limited_hinted) < 4096:  # HTTP-date hints vary freely
+                                    limited_hinted[retry_after] = answer
                     elif outcome_random() >= error_rate:
                         ok[arm] += 1
                         accepted[index] = 1
@@ -257,7 +266,7 @@ def run_fast(sim: Simulation) -> None:
                         answer, latency = timeout_outcome, timeout
                     break
                 # The general path (a server with faults), as the reference loop plays it.
-                decide, down = general[arm]
+                decide, down, advertised = general[arm]
                 if down is not None and down(now):
                     fault: Fault | None = refused
                 else:
@@ -277,7 +286,8 @@ def run_fast(sim: Simulation) -> None:
                 else:  # 5xx, or NO_ANSWER for a hang, reset or malformed reply
                     failed[arm] += 1
                 if status is not None and latency < timeout:  # an HTTP answer
-                    answer = outcome_for_status(status, retry_after, latency)
+                    quota = None if advertised is None else advertised(now)
+                    answer = outcome_for_status(status, retry_after, latency, quota=quota)
                 elif status is None and fault is not hang and latency < timeout:
                     connection_errors += 1  # reset, malformed
                     answer = Outcome(error_kind, latency=latency)

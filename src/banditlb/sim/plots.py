@@ -109,3 +109,23 @@ def plot_scores(
         ax.set_xlabel("score per request (dashed: oracle)")
         ax.grid(axis="x", alpha=0.3)
     return _save(figure, path)
+
+
+def plot_ecdf(pct_by_strategy: Mapping[str, Sequence[float]], path: Path, title: str) -> Path:
+    """The empirical CDF of % of oracle per strategy over scenarios: further right is better,
+    and the left tail shows the worst worlds a strategy meets."""
+    styles = _styles(list(pct_by_strategy))
+    figure = Figure(figsize=(7.5, 4.5), layout="constrained")
+    ax = figure.subplots()
+    for strategy, values in pct_by_strategy.items():
+        ordered = np.sort(np.asarray(values, dtype=float))
+        share = np.arange(1, len(ordered) + 1) / len(ordered)
+        colour, style = styles[strategy]
+        ax.step(ordered, share, where="post", color=colour, linestyle=style, label=strategy)
+    ax.axvline(100.0, color="black", linestyle="--", linewidth=1)
+    ax.set_title(title)
+    ax.set_xlabel("% of oracle (per scenario, mean over seeds)")
+    ax.set_ylabel("share of scenarios at or below")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small", loc="upper left")
+    return _save(figure, path)

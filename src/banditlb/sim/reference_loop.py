@@ -74,6 +74,7 @@ def run_reference(sim: Simulation) -> None:
     trace = sim.trace
     in_flight: dict[int, tuple[float, bool]] = {}  # traced: request -> (sent, counted)
     decide = [model.decide for model in sim.models]
+    advertised = [model.advertised if model.advertises else None for model in sim.models]
     is_down = [
         model.is_down if may else None
         for model, may in zip(sim.models, sim._may_refuse, strict=True)
@@ -157,12 +158,14 @@ def run_reference(sim: Simulation) -> None:
             else:  # 5xx, or NO_ANSWER for a hang, reset or malformed reply
                 failed[chosen] += 1
             if status is not None and latency < timeout:  # the usual case: an HTTP answer
+                fields = advertised[chosen]  # rate-limit fields, read right after the decision
+                quota = None if fields is None else fields(now)
                 if status == 200:
-                    answer = Outcome(accepted_kind, 200, None, latency)
+                    answer = Outcome(accepted_kind, 200, None, latency, quota)
                 elif status == 429:
-                    answer = Outcome(limited_kind, 429, retry_after, latency)
+                    answer = Outcome(limited_kind, 429, retry_after, latency, quota)
                 else:
-                    answer = Outcome(failed_kind, status, None, latency)
+                    answer = Outcome(failed_kind, status, None, latency, quota)
             elif status is None and fault is not hang and latency < timeout:
                 connection_errors += 1  # reset, malformed
                 answer = Outcome(error_kind, latency=latency)
