@@ -137,7 +137,7 @@ def test_advertised_quota_is_exact() -> None:
     assert not caps.has_room(0, 0.15)  # the last unit is in flight
     caps.record(0, Outcome(OutcomeKind.ACCEPTED, 200, quota=Quota(remaining=0, reset=0.4)), 0.2)
     assert not caps.has_room(0, 0.5)
-    assert caps.room_at(0, 0.5) == pytest.approx(0.51)  # re-checks soon, at most the reset
+    assert caps.room_at(0, 0.5) == pytest.approx(0.6)  # at the reset it advertised
     assert caps.has_room(0, 0.61)  # the window reset (at 0.2 + 0.4)
     assert caps.cap[0] == math.inf  # nothing learned from a server that says it exactly
 
@@ -313,3 +313,34 @@ def test_flow_plan_simplex_matches_highs() -> None:
         assert (a @ x <= b + 1e-6).all()
         best = linprog(-np.tile(p, 3), A_ub=a, b_ub=b, method="highs")
         assert float(np.tile(p, 3) @ x) == pytest.approx(-best.fun, abs=1e-6)
+
+
+def test_answers_out_of_order_keep_the_lowest_remaining_of_a_window() -> None:
+    """Within one quota window a late answer with more `remaining` (sent earlier) is stale."""
+    caps = model()
+    caps.record(0, Outcome(OutcomeKind.ACCEPTED, 200, quota=Quota(remaining=0, reset=2.0)), 1.0)
+    caps.record(0, Outcome(OutcomeKind.ACCEPTED, 200, quota=Quota(remaining=2, reset=2.0)), 1.01)
+    assert not caps.has_room(0, 1.5)
+    assert caps.surely_full(0, 1.5)
+    assert caps.has_room(0, 3.0)  # the window reset
+
+
+def test_after_a_reset_the_advertised_limit_bounds_the_sends_in_flight() -> None:
+    """Held requests that wake at a quota reset may take at most the advertised limit."""
+    caps = model()
+    caps.record(0, Outcome(OutcomeKind.ACCEPTED, 200, quota=Quota(0, 1.0, limit=2)), 0.0)
+    for _ in range(2):
+        assert caps.has_room(0, 1.0)
+        caps.sending(0, 1.0)
+    assert not caps.has_room(0, 1.0)
+
+
+def test_fallback_avoids_servers_that_said_they_are_full() -> None:
+    """No room anywhere and no time to wait: not the server whose quota is spent."""
+    policy = CapacityPlannerConfig().build(2, random.Random(0))
+    spent = Outcome(OutcomeKind.RATE_LIMITED, 429, quota=Quota(remaining=0, reset=5.0))
+    policy.observe(0, spent, 0.0, 1)
+    for t in (0.0, 0.1):
+        policy.observe(1, OK, t, 1)
+    policy.observe(1, LIMITED, 0.2, 1)  # learned cap 2: full until 1.0
+    assert policy.choose(0.3, [0, 1], 1) == 1

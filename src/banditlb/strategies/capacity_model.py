@@ -84,6 +84,7 @@ class CapacityModel:
         self.raised_at = [-math.inf] * n_arms
         self.quota_left: list[int | None] = [None] * n_arms  # advertised remaining, if any
         self.quota_reset_at = [0.0] * n_arms
+        self.quota_limit: list[int | None] = [None] * n_arms
         self.cap_before = [0.0] * n_arms  # the cap before the last lowering, to undo it
 
     # ---- room ------------------------------------------------------------------------------
@@ -100,9 +101,9 @@ class CapacityModel:
         """Whether one more send at `now` stays within the arm's cap (and it is not blocked)."""
         if self.blocked_until[arm] > now:
             return False
-        left = self.quota_left[arm]
+        left = self._quota_left(arm, now)
         if left is not None:
-            return now >= self.quota_reset_at[arm] or left - self.in_flight[arm] > 0
+            return left - self.in_flight[arm] > 0
         if self.next_at[arm] > now:
             return False
         cap = self.cap[arm]
@@ -110,12 +111,13 @@ class CapacityModel:
 
     def room_at(self, arm: int, now: float) -> float:
         """The earliest time from `now` on when one more send stays within the arm's cap."""
-        left = self.quota_left[arm]
+        left = self._quota_left(arm, now)
         if left is not None:
             start = max(now, self.blocked_until[arm])
-            if now >= self.quota_reset_at[arm] or left - self.in_flight[arm] > 0:
+            if left - self.in_flight[arm] > 0:
                 return start
-            return max(start, min(self.quota_reset_at[arm], now + _ANSWER_WAIT))
+            reset = self.quota_reset_at[arm]
+            return max(start, reset if reset > now else now + _ANSWER_WAIT)
         start = max(now, self.blocked_until[arm], self.next_at[arm])
         cap = self.cap[arm]
         if cap == math.inf:
@@ -128,6 +130,25 @@ class CapacityModel:
         if oldest >= len(sends):
             return max(start, now + _ANSWER_WAIT)  # the room is in flight: wait for answers
         return max(start, sends[oldest] + self.window)
+
+    def surely_full(self, arm: int, now: float) -> bool:
+        """Whether a send now would certainly be refused: the server said so (an outage, a
+        Retry-After, an exhausted quota), not merely our learned cap."""
+        if self.blocked_until[arm] > now:
+            return True
+        left = self._quota_left(arm, now)
+        return left is not None and left - self.in_flight[arm] <= 0
+
+    def _quota_left(self, arm: int, now: float) -> int | None:
+        """Sends the server's advertised quota has left at `now` (None: it advertises none).
+
+        After its reset, the limit it advertised (one send when it gave none): held requests
+        that wake together at a reset must not all go at once."""
+        left = self.quota_left[arm]
+        if left is None or now < self.quota_reset_at[arm]:
+            return left
+        limit = self.quota_limit[arm]
+        return 1 if limit is None else max(1, limit)
 
     def capacity(self, arm: int, now: float) -> float:
         """Planned capacity in sends per second: 0 while blocked, inf while never refused."""
@@ -180,8 +201,15 @@ class CapacityModel:
         probing, self.probing[arm] = self.probing[arm], False
         quota = outcome.quota
         if quota is not None:  # advertised: exact, nothing to learn
-            self.quota_left[arm] = quota.remaining
-            self.quota_reset_at[arm] = now + quota.reset
+            left = self.quota_left[arm]
+            if left is not None and now < self.quota_reset_at[arm]:
+                # the same window: answers may arrive out of order, the lowest count is latest
+                self.quota_left[arm] = min(left, quota.remaining)
+                self.quota_reset_at[arm] = min(self.quota_reset_at[arm], now + quota.reset)
+            else:
+                self.quota_left[arm] = quota.remaining
+                self.quota_reset_at[arm] = now + quota.reset
+            self.quota_limit[arm] = quota.limit
             if outcome.rate_limited:
                 self.blocked_until[arm] = max(
                     self.blocked_until[arm], now + max(quota.reset, outcome.retry_after or 0.0)

@@ -269,10 +269,12 @@ class CapacityPlanner:
         return soonest - now if soonest < math.inf else 0.0
 
     def _fallback(self, now: float, candidates: Sequence[int]) -> int:
-        """No candidate has room and the request may wait no longer: the one that will admit
-        soonest (the most reliable among equals)."""
+        """No candidate has room and the request may wait no longer: of the servers whose
+        refusal is not certain (our cap is only learned), the one that will admit soonest,
+        the most reliable among equals."""
         model = self.capacity
-        return min(candidates, key=lambda a: (model.room_at(a, now), -self.mean(a)))
+        pool = [a for a in candidates if not model.surely_full(a, now)] or candidates
+        return min(pool, key=lambda a: (model.room_at(a, now), -self.mean(a)))
 
     def observe(self, arm: int, outcome: Outcome, now: float, attempt: int) -> None:
         self._counts.record(arm, outcome)
