@@ -73,6 +73,7 @@ class CapacityPlannerConfig:
     free_attempts: int = 3
     rate_horizon: float = 10.0
     explore_attempts: int = 1
+    memory: float = 1.0
     decrease: float = 0.8
     increase: float = 0.2
 
@@ -88,6 +89,7 @@ class CapacityPlannerConfig:
         _check_range("max_backoff", self.max_backoff, self.base_backoff, 3600.0)
         _check_range("rate_horizon", self.rate_horizon, 0.1, 3600.0)
         _check_range("decrease", self.decrease, 0.01, 1.0)
+        _check_range("memory", self.memory, 0.5, 1.0)
         _check_range("increase", self.increase, 0.0, 1000.0)
         for name in ("free_attempts", "explore_attempts"):
             value = getattr(self, name)
@@ -108,8 +110,8 @@ class CapacityPlanner:
         self._draw = BetaSampler(rng).draw
         self._config = config
         self._n = n_arms
-        self.wins = [0] * n_arms
-        self.losses = [0] * n_arms
+        self.wins = [0.0] * n_arms  # discounted by `memory` per answer of the arm
+        self.losses = [0.0] * n_arms
         self.capacity = CapacityModel(
             n_arms,
             window=config.window,
@@ -279,12 +281,18 @@ class CapacityPlanner:
     def observe(self, arm: int, outcome: Outcome, now: float, attempt: int) -> None:
         self._counts.record(arm, outcome)
         self.capacity.record(arm, outcome, now)
-        if outcome.kind is OutcomeKind.ACCEPTED:
-            self.wins[arm] += 1
-            self._answered += 1
-        elif outcome.kind is not OutcomeKind.RATE_LIMITED:
-            self.losses[arm] += 1
-            self._answered += 1
+        kind = outcome.kind
+        if kind is OutcomeKind.RATE_LIMITED:
+            return
+        memory = self._config.memory
+        if memory < 1.0:  # error rates may drift: older answers weigh less
+            self.wins[arm] *= memory
+            self.losses[arm] *= memory
+        if kind is OutcomeKind.ACCEPTED:
+            self.wins[arm] += 1.0
+        else:
+            self.losses[arm] += 1.0
+        self._answered += 1
 
     def estimate(self, arm: int, now: float) -> float:
         return self.mean(arm) if self.capacity.has_room(arm, now) else 0.0
