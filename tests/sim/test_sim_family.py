@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from banditlb.cli.main import main
+from banditlb.errors import ConfigError
 from banditlb.models.generate import generate
 from banditlb.router import RetryRules
 from banditlb.sim.family import run_family
@@ -105,3 +106,12 @@ def test_bad_family_input_is_one_error_line(
     assert err.startswith("error: ")
     assert err.count("\n") == 1
     assert message in err
+
+
+def test_a_family_needs_scenarios_with_distinct_names() -> None:
+    """No scenarios, or two with one name (runs are keyed by it), is a ConfigError."""
+    spec = SweepSpec(generate(1, ("T2",)), ("random",), ("T2",), (0,), 10, RetryRules())
+    with pytest.raises(ConfigError, match="at least one scenario"):
+        run_family([], jobs=1)
+    with pytest.raises(ConfigError, match="distinct name"):
+        run_family([spec, spec], jobs=1)
