@@ -7,6 +7,7 @@ import math
 import pytest
 
 from banditlb.errors import ConfigError
+from banditlb.models.scenario import loads
 from banditlb.oracle import oracle_bound, solve_lp
 
 INF = math.inf
@@ -101,3 +102,14 @@ def test_oracle_cli_refuses_a_negative_penalty(capsys: pytest.CaptureFixture[str
     captured = capsys.readouterr()
     assert captured.err == "error: penalty must be a finite number >= 0, got -1.0\n"
     assert "at most" not in captured.out
+
+
+def test_drifting_error_rate_is_solved_per_slice() -> None:
+    """Error 0.5 ± 0.5 over 4 s, unlimited: slices score 1 − e³ for e = 0.5, 1, 0.5, 0."""
+    world = loads(
+        'name = "drift"\n[[servers]]\nname = "a"\ntier = "X"\nport = 4000\nerror_rate = 0.5\n'
+        "error_drift = { amplitude = 0.5, period = 4.0 }\n"
+    )
+    bound = oracle_bound(world, "X", horizon=4.0)
+    assert bound.slice_values == pytest.approx((0.875, 0.0, 0.875, 1.0))
+    assert bound.score_per_request == pytest.approx(0.6875)

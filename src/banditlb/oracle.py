@@ -12,7 +12,8 @@ server's capacity in admitted requests per second (`ServerModel.capacity(now)`):
 
 and the value divided by λ is the bound per request. An attempt may go to any server, including
 one already tried: the servers' coin flips are independent. For capacities that change over time
-the LP is solved per slice (1 s by default) over the horizon and the values are averaged.
+the LP is solved per slice (1 s by default) over the horizon and the values are averaged; so
+for error rates that drift (`error_drift`), each slice with the rates at its start.
 
 Why no strategy can beat it (in expectation, over a long run):
 - it is a relaxation: expected rates instead of discrete, random events. Take any real policy,
@@ -185,7 +186,8 @@ def oracle_bound(
     arrivals = world.rate if rate is None else rate
     models = [ServerModel(spec, world.seed) for spec in specs]
     p = [1.0 - spec.error_rate for spec in specs]
-    solved: dict[tuple[float, ...], LPSolution] = {}
+    drifting = any(spec.error_drift is not None for spec in specs)
+    solved: dict[tuple[tuple[float, ...], tuple[float, ...]], LPSolution] = {}
     values: list[float] = []
     weights: list[float] = []
     first: LPSolution | None = None
@@ -193,9 +195,11 @@ def oracle_bound(
     start = 0.0
     while start < span:
         caps = tuple(model.capacity(start) for model in models)
-        if caps not in solved:
-            solved[caps] = solve_lp(
-                p,
+        probs = tuple(1.0 - s.error_rate_at(start) for s in specs) if drifting else tuple(p)
+        key = (caps, probs)
+        if key not in solved:
+            solved[key] = solve_lp(
+                list(probs),
                 list(caps),
                 arrivals,
                 penalty=penalty,
@@ -203,8 +207,8 @@ def oracle_bound(
                 max_attempts=max_attempts,
             )
         if first is None:
-            first, first_caps = solved[caps], caps
-        values.append(solved[caps].per_request)
+            first, first_caps = solved[key], caps
+        values.append(solved[key].per_request)
         weights.append(min(SLICE, span - start))
         start += SLICE
     assert first is not None

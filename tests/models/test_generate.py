@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -191,3 +192,24 @@ def test_cli_shows_each_servers_retry_after_mode_and_headers(
         row = next(line for line in printed.splitlines() if f" {server.name} " in line)
         assert f" {server.retry_after} " in row
         assert f" {server.rate_limit_headers} " in row
+
+
+def test_error_rates_drift_on_some_servers_of_each_tier(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Some servers of both tiers drift (more on T3) and their error rate moves with time,
+    within [0, 1]; drift is drawn apart, so the other draws match a tier without it."""
+    drifting = {"T2": 0, "T3": 0}
+    for seed in FAMILY:
+        for server in gen.generate(seed).servers:
+            if server.error_drift is None:
+                continue
+            drifting[server.tier] += 1
+            rates = [server.error_rate_at(t) for t in range(0, 600, 7)]
+            assert all(0.0 <= r <= 1.0 for r in rates)
+            assert max(rates) - min(rates) > 0.05
+    assert 0 < drifting["T2"] < drifting["T3"]
+    with_drift = gen.generate(3, ("T3",))
+    assert "error rates drifting" in with_drift.description
+    monkeypatch.setattr(gen, "DRIFT_SHARE", {"T2": 0.0, "T3": 0.0})
+    still = gen.generate(3, ("T3",))
+    assert all(s.error_drift is None for s in still.servers)
+    assert [replace(s, error_drift=None) for s in with_drift.servers] == list(still.servers)

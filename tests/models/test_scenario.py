@@ -201,6 +201,36 @@ BAD = [
         "must be >= 0",
     ),
     (
+        "error drift not a table",
+        server("error_drift = 0.2"),
+        "servers[0].error_drift",
+        "must be a table",
+    ),
+    (
+        "error drift amplitude above one",
+        server("error_drift = { amplitude = 1.5, period = 60 }"),
+        "servers[0].error_drift.amplitude",
+        "must be <= 1",
+    ),
+    (
+        "error drift without period",
+        server("error_drift = { amplitude = 0.2 }"),
+        "servers[0].error_drift.period",
+        "is required",
+    ),
+    (
+        "error drift period zero",
+        server("error_drift = { amplitude = 0.2, period = 0 }"),
+        "servers[0].error_drift.period",
+        "must be > 0",
+    ),
+    (
+        "error drift unknown key",
+        server("error_drift = { amplitude = 0.2, period = 5, shape = 1 }"),
+        "servers[0].error_drift.shape",
+        "unknown field",
+    ),
+    (
         "piecewise empty",
         server('limits = [{ kind = "piecewise_bucket", segments = [] }]'),
         "servers[0].limits[0].segments",

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from banditlb.models.server import Fault, Reply, ServerModel
-from banditlb.models.spec import FaultSpec, LatencySpec, LimitSpec, ServerSpec
+from banditlb.models.spec import DriftSpec, FaultSpec, LatencySpec, LimitSpec, ServerSpec
 from banditlb.outcome import Quota
 
 DRAWS = 10_000
@@ -159,3 +159,15 @@ def test_capacity_follows_the_limiter() -> None:
     assert ServerModel(spec(), seed=0).capacity(0.0) == math.inf
     bucket = (LimitSpec("token_bucket", (("rate", 4.0),)),)
     assert ServerModel(spec(limits=bucket), seed=0).capacity(0.0) == 4.0
+
+
+def test_error_drift_moves_the_error_rate_with_time() -> None:
+    """0.5 ± 0.5 over 4 s: always 5xx at 1 s (+4k), always 200 at 3 s (+4k), clamped to [0, 1]."""
+    drifting = spec(error_rate=0.5, error_drift=DriftSpec(amplitude=0.5, period=4.0))
+    model = ServerModel(drifting, seed=5)
+    assert {model.handle(1.0 + 4 * k).status for k in range(100)} == {500}
+    assert {model.handle(3.0 + 4 * k).status for k in range(100)} == {200}
+    assert [drifting.error_rate_at(t) for t in (0.0, 1.0, 3.0)] == [0.5, 1.0, 0.0]
+    wide = spec(error_rate=0.9, error_drift=DriftSpec(amplitude=0.5, period=4.0, phase=0.0))
+    assert wide.error_rate_at(1.0) == 1.0  # 1.4 clamped
+    assert ServerModel(drifting, seed=5).inline_parts() is None  # the simulator's general path

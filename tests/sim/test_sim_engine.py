@@ -382,6 +382,7 @@ name = "leaky"
 tier = "X"
 port = 7003
 error_rate = 0.5
+error_drift = { amplitude = 0.4, period = 20.0, phase = 1.0 }
 latency = { mean = 0.005 }
 limits = [{ kind = "leaky_bucket", rate = 2.0, burst = 2 }]
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from banditlb.cli.main import main
+from banditlb.errors import ConfigError
 from banditlb.models.generate import generate
 from banditlb.router import RetryRules
 from banditlb.sim.family import run_family
@@ -57,8 +58,8 @@ def test_random_range_sweeps_every_scenario_and_summarises(
 def test_one_generated_scenario_and_one_tier(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """random:7 with --tiers T2 runs only T2 of scenario 7 and names the planner reference."""
-    argv = ["sim", "--scenario", "random:7", "--tiers", "T2", "--strategies", "planner,random",
+    """random:7 with --tiers T2,T2 runs T2 of scenario 7 once and names the planner reference."""
+    argv = ["sim", "--scenario", "random:7", "--tiers", "T2,T2", "--strategies", "planner,random",
             "--seeds", "2", "--requests", "100", "--jobs", "1",
             "--out", str(tmp_path), "--no-store"]  # fmt: skip
     assert run_main(argv) == 0
@@ -66,6 +67,7 @@ def test_one_generated_scenario_and_one_tier(
     assert "random:7-7 (1 scenarios" in printed
     assert "planner (reference)" in printed
     assert "random-7-T2" in printed
+    assert "4 runs, 400 requests" in printed
 
 
 def test_results_do_not_depend_on_the_number_of_workers() -> None:
@@ -104,3 +106,12 @@ def test_bad_family_input_is_one_error_line(
     assert err.startswith("error: ")
     assert err.count("\n") == 1
     assert message in err
+
+
+def test_a_family_needs_scenarios_with_distinct_names() -> None:
+    """No scenarios, or two with one name (runs are keyed by it), is a ConfigError."""
+    spec = SweepSpec(generate(1, ("T2",)), ("random",), ("T2",), (0,), 10, RetryRules())
+    with pytest.raises(ConfigError, match="at least one scenario"):
+        run_family([], jobs=1)
+    with pytest.raises(ConfigError, match="distinct name"):
+        run_family([spec, spec], jobs=1)

@@ -103,7 +103,11 @@ def sim(
         raise ConfigError("--store-attempts stores into the run store; drop --no-store")
     if rate is not None and not (math.isfinite(rate) and rate > 0):
         raise ConfigError(f"rate must be a finite number > 0 requests/s, got {rate!r}")
-    tier_names = None if tiers is None else tuple(t.strip() for t in tiers.split(",") if t.strip())
+    tier_names = (
+        None
+        if tiers is None
+        else tuple(dict.fromkeys(t.strip() for t in tiers.split(",") if t.strip()))
+    )
     if tier_names == ():
         raise ConfigError("--tiers is empty; give comma-separated tier names")
     if scenario.startswith(RANDOM_PREFIX):

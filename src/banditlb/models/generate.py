@@ -18,6 +18,8 @@ What a tier draws (10 servers, 10 requests/s):
   over time, over half of its servers): sinusoidal windows and token buckets, token buckets
   with a piecewise refill rate (repeating or not), one to three step changes up or down,
   periodic outages (with or without a Retry-After hint) over a base limit; the rest T2 shapes;
+- error rates that drift on 15% of T2 and 40% of T3 servers: ± 0.05–0.3 around the base rate,
+  periods 60–600 s (`error_drift`);
 - Retry-After: whole seconds 35%, an HTTP-date 15%, fractional seconds 10%, none 40%;
   rate-limit headers: IETF RateLimit fields 20%, X-RateLimit-* 15%, none 65%.
 Times (steps, refill-rate changes, outage offsets) fall in the first 180 s, so that the
@@ -220,6 +222,8 @@ CHANGING: tuple[tuple[str, Shape], ...] = (
 )
 RETRY_AFTER = (("seconds", 0.35), ("date", 0.15), ("fractional", 0.1), ("none", 0.4))
 """Retry-After modes and their shares: most real servers send whole seconds or nothing."""
+DRIFT_SHARE: Mapping[str, float] = MappingProxyType({"T2": 0.15, "T3": 0.4})
+"""Share of servers whose error rate drifts, per tier."""
 HEADERS = (("ietf", 0.2), ("x", 0.15), ("none", 0.65))
 """Rate-limit header styles and their shares."""
 
@@ -293,9 +297,30 @@ def tier_servers(seed: int, tier: str) -> tuple[list[dict[str, Any]], str]:
                 "limits": shape(rng, cap),
             }
         )
+    drifting = _add_drift(seed, tier, servers)
     regime = "tight" if factor < FREE_ATTEMPTS else "ample"
     scarcity = ", good servers scarce" if scarce_good else ""
-    return servers, f"{tier} {regime} (capacity ≈ {total:.1f} req/s{scarcity})"
+    drift = f", {drifting} error rates drifting" if drifting else ""
+    return servers, f"{tier} {regime} (capacity ≈ {total:.1f} req/s{scarcity}{drift})"
+
+
+def _add_drift(seed: int, tier: str, servers: list[dict[str, Any]]) -> int:
+    """Error rates that drift (a sinusoid around the base rate) on some servers; returns how many.
+
+    Drawn from a stream of its own, so the drift leaves every other draw of the tier as it was.
+    """
+    rng = random.Random(f"banditlb.generate/{seed}/{tier}/drift")
+    share = DRIFT_SHARE[tier]
+    count = 0
+    for server in servers:
+        if rng.random() < share:
+            server["error_drift"] = {
+                "amplitude": _r(rng.uniform(0.05, 0.3), 3),
+                "period": _r(rng.uniform(60.0, 600.0), 1),
+                "phase": _r(rng.uniform(0.0, 2 * math.pi), 3),
+            }
+            count += 1
+    return count
 
 
 def document(seed: int, tiers: Sequence[str] = TIERS) -> dict[str, Any]:

@@ -12,6 +12,7 @@ Format (see README "Scenarios"):
     tier = "T1"
     port = 4000               # unique, 1..65535
     error_rate = 0.3          # probability of a 5xx for an admitted request
+    error_drift = { amplitude = 0.2, period = 120.0, phase = 0.0 }   # optional, sinusoidal
     retry_after = "seconds"   # Retry-After on 429s: seconds|date|fractional|none (true = seconds)
     rate_limit_headers = "ietf"   # rate-limit fields on every answer: ietf|x|none (default none)
     error_status = 500        # 5xx status for failures (default 500)
@@ -46,6 +47,7 @@ from banditlb.models.spec import (
     LIMIT_KINDS,
     RATE_LIMIT_HEADERS,
     RETRY_AFTER_MODES,
+    DriftSpec,
     FaultSpec,
     LatencySpec,
     LimitSpec,
@@ -85,6 +87,7 @@ _SERVER_KEYS = frozenset(
         "error_rate",
         "retry_after",
         "rate_limit_headers",
+        "error_drift",
         "error_status",
         "latency",
         "limits",
@@ -240,6 +243,18 @@ class _Checker:
             )
         return str(value)
 
+    def drift(self, table: dict[str, Any], field: str) -> DriftSpec | None:
+        if "error_drift" not in table:
+            return None
+        drift = self.table(table["error_drift"], f"{field}.error_drift")
+        where = f"{field}.error_drift"
+        self.keys(drift, {"amplitude", "period", "phase"}, where)
+        return DriftSpec(
+            amplitude=self.number(drift, "amplitude", where, low=0, high=1),
+            period=self.number(drift, "period", where, low=0, low_open=True, high=1e9),
+            phase=self.number(drift, "phase", where, default=0.0, low=-1e9, high=1e9),
+        )
+
     def rate_limit_headers(self, table: dict[str, Any], field: str) -> str:
         value = table.get("rate_limit_headers", "none")
         if value not in RATE_LIMIT_HEADERS:
@@ -299,6 +314,7 @@ class _Checker:
             ),
             faults=tuple(self.fault(x, f"{field}.faults[{i}]") for i, x in enumerate(faults)),
             rate_limit_headers=self.rate_limit_headers(table, field),
+            error_drift=self.drift(table, field),
         )
 
 

@@ -131,8 +131,9 @@ class ServerModel:
         low, high = lat.mean - lat.jitter, lat.mean + lat.jitter
         self._low, self._span = low, high - low  # random.uniform(low, high), term for term
         self._error_rate = spec.error_rate
+        self._drifts = spec.error_drift is not None
         self._error_status = spec.error_status
-        self._hint = HINTS[str(spec.retry_after)]
+        self._hint = HINTS[spec.retry_after]
         self._fields = spec.rate_limit_headers
         self.advertises = self.limiter is not None and self._fields != "none"
         """Whether answers carry rate-limit fields (then ask `advertised(now)` after `decide`)."""
@@ -202,14 +203,16 @@ class ServerModel:
                     return 429, latency, wait, slow
                 hint = self._hint
                 return 429, latency, None if hint is None else hint(wait, now), slow
-        if self._outcomes.random() >= self._error_rate:
+        error_rate = self.spec.error_rate_at(now) if self._drifts else self._error_rate
+        if self._outcomes.random() >= error_rate:
             return 200, latency, None, slow
         return self._error_status, latency, None, slow
 
     def inline_parts(self) -> DecideParts | None:
-        """`decide` as parts a hot loop can inline, or None when the server has faults or sends
-        rate-limit fields (its answers then need `advertised(now)`, which the general path asks)."""
-        if self.spec.faults or self.advertises:
+        """`decide` as parts a hot loop can inline, or None when the server has faults, sends
+        rate-limit fields (its answers need `advertised(now)`, which the general path asks) or
+        has a drifting error rate."""
+        if self.spec.faults or self.advertises or self._drifts:
             return None
         return DecideParts(
             self._latency.random if self._jittered else None,

@@ -121,6 +121,15 @@ class LatencySpec:
 
 
 @dataclass(frozen=True, slots=True)
+class DriftSpec:
+    """An error rate that drifts: error_rate + amplitude · sin(2π t / period + phase), in [0, 1]."""
+
+    amplitude: float
+    period: float
+    phase: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
 class FaultSpec:
     """A misbehaviour in force from `start` to `end` seconds.
 
@@ -152,11 +161,20 @@ class ServerSpec:
     port: int
     error_rate: float
     limits: tuple[LimitSpec, ...] = ()
-    retry_after: str | bool = "none"
+    retry_after: str = "none"  # a RETRY_AFTER_MODES name; True/False are accepted and mapped
     error_status: int = 500
     latency: LatencySpec = field(default_factory=LatencySpec)
     faults: tuple[FaultSpec, ...] = ()
     rate_limit_headers: str = "none"
+    error_drift: DriftSpec | None = None
+
+    def error_rate_at(self, now: float) -> float:
+        """The probability of a 5xx for a request admitted at `now` (drift included)."""
+        drift = self.error_drift
+        if drift is None:
+            return self.error_rate
+        angle = 2.0 * math.pi * now / drift.period + drift.phase
+        return min(1.0, max(0.0, self.error_rate + drift.amplitude * math.sin(angle)))
 
     def __post_init__(self) -> None:
         # `True`/`False` (the old boolean form) mean "seconds"/"none"; stored as the mode name.
