@@ -76,6 +76,7 @@ class CapacityModel:
         self.cap = [math.inf] * n_arms
         self.sends: list[deque[float]] = [deque() for _ in range(n_arms)]
         self.in_flight = [0] * n_arms
+        self.last_sent = [-math.inf] * n_arms
         self.probe_at = [0.0] * n_arms
         self.probe_wait = [probe_interval] * n_arms
         self.probing = [False] * n_arms
@@ -185,6 +186,7 @@ class CapacityModel:
         """A send to `arm` leaves now: until its answer it counts against the arm's room,
         and it takes one interval of the pace."""
         self.in_flight[arm] += 1
+        self.last_sent[arm] = now
         rate = self.rate[arm]
         if rate != math.inf:
             self.next_at[arm] = max(self.next_at[arm], now) + 1.0 / rate

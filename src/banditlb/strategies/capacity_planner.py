@@ -272,11 +272,12 @@ class CapacityPlanner:
 
     def _fallback(self, now: float, candidates: Sequence[int]) -> int:
         """No candidate has room and the request may wait no longer: of the servers whose
-        refusal is not certain (our cap is only learned), the one that will admit soonest,
-        the most reliable among equals."""
+        refusal is not certain (our cap is only learned), the one sent to longest ago (the
+        most reliable among equals). When every server is full this spreads the doomed-looking
+        attempts like round robin, which finds whatever capacity our caps underrate."""
         model = self.capacity
         pool = [a for a in candidates if not model.surely_full(a, now)] or candidates
-        return min(pool, key=lambda a: (model.room_at(a, now), -self.mean(a)))
+        return min(pool, key=lambda a: (model.last_sent[a], -self.mean(a)))
 
     def observe(self, arm: int, outcome: Outcome, now: float, attempt: int) -> None:
         self._counts.record(arm, outcome)
