@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import os
+import resource
 import time
 from pathlib import Path
 
@@ -58,9 +59,9 @@ def test_robustness_on_held_out_generated_scenarios() -> None:
         )
         for seed in parse_seeds(span)
     ]
-    started = time.perf_counter()
+    started, cpu_before = time.perf_counter(), _children_cpu()
     result = run_family(specs)
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, _children_cpu() - cpu_before
     bounds = {key: oracle.score_per_request for key, oracle in result.oracles.items()}
     assessed = robustness.assess(result.runs, bounds, reference="planner")
     assert len(assessed.scores) == len(specs) * len(tiers)
@@ -89,5 +90,13 @@ def test_robustness_on_held_out_generated_scenarios() -> None:
     cores = os.cpu_count() or 1
     print(
         f"{len(result.runs):,} runs in {elapsed:.0f} s on {cores} cores "
-        f"(load average {os.getloadavg()[0]:.2f}); wrote {png} and {table}"
+        f"(load average {os.getloadavg()[0]:.2f}); the workers used {cpu:.0f} CPU seconds, "
+        f"≈ {cpu / cores:.0f} s on {cores} idle cores; wrote {png} and {table}"
     )
+
+
+def _children_cpu() -> float:
+    """CPU seconds (user + system) of this process's finished children: the pool's workers.
+    On a shared machine this, not the wall time, says how long the bench takes when idle."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
