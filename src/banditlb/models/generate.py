@@ -22,8 +22,8 @@ What a tier draws (10 servers, 10 requests/s):
   periods 60–600 s (`error_drift`);
 - Retry-After: whole seconds 35%, an HTTP-date 15%, fractional seconds 10%, none 40%;
   rate-limit headers: IETF RateLimit fields 20%, X-RateLimit-* 15%, none 65%.
-Times (steps, refill-rate changes, outage offsets) fall in the first 180 s, so that the
-robustness bench's short runs (2,000 requests = 200 s) see them.
+Times (steps, refill-rate changes, outage offsets) fall in the first 120 s, so that the
+robustness bench's short runs (1,500 requests = 150 s) see them.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ MAX_SCENARIOS = 10_000
 FREE_ATTEMPTS = 3
 CAPACITY_FACTOR = (1.0, 8.0)
 """Total capacity over λ, drawn log-uniformly: below FREE_ATTEMPTS is tight."""
-EVENTS_BEFORE = 180.0
+EVENTS_BEFORE = 120.0
 WINDOWS = (0.5, 1.0, 1.0, 1.0, 2.0, 3.0, 5.0, 10.0)
 """Fixed-window lengths in seconds; 1 s, the most common in practice, is drawn more often."""
 
