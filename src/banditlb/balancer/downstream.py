@@ -77,11 +77,15 @@ class HttpDownstream:
         session: aiohttp.ClientSession,
         upstreams: Sequence[Upstream],
         attempt_timeout: float,
+        *,
+        via: str | None = None,
     ) -> None:
         self._session = session
         self._urls = [URL(u.url) for u in upstreams]  # parsed once, not per attempt
         self._timeout = aiohttp.ClientTimeout(total=attempt_timeout)
         self._headers = {"Content-Type": "text/plain"}
+        if via is not None:  # loop detection: see `banditlb.balancer.loops`
+            self._headers["Via"] = via
 
     async def send(self, arm: int, request_id: str) -> Outcome:
         started = time.perf_counter()

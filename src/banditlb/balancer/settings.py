@@ -14,6 +14,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from banditlb.balancer.loops import check_not_own_upstream
 from banditlb.errors import ConfigError
 from banditlb.models import scenario as scenario_io
 from banditlb.router import DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_REQUEST_DEADLINE, RetryRules
@@ -70,6 +71,7 @@ class BalancerSettings:
             raise ConfigError(f"port must be between 0 and 65535, got {self.port}")
         if self.max_in_flight < 1:
             raise ConfigError(f"max_in_flight must be >= 1, got {self.max_in_flight}")
+        check_not_own_upstream(((u.host, u.port) for u in self.upstreams), self.host, self.port)
         self.rules()  # RetryRules validates penalty and attempt counts
         # Validate the strategy name and parameters now, and freeze the parameters.
         make_config(self.strategy, self.params)

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from banditlb.balancer.app import create_app, state_document
+from banditlb.balancer.app import begin_shutdown, create_app, state_document
 from banditlb.balancer.recording import Recorder
 from banditlb.balancer.serving import uvicorn_server
 from banditlb.balancer.settings import (
@@ -113,7 +113,13 @@ def serve(
     dashboard = dashboard_routes(store_path, state_document, oracle_per_request=bound)
     app = create_app(settings, recorder=recorder, extra_routes=dashboard)
     server = uvicorn_server(
-        app, settings.host, settings.port, grace=grace, log_level=log_level.lower(), json_logs=True
+        app,
+        settings.host,
+        settings.port,
+        grace=grace,
+        log_level=log_level.lower(),
+        json_logs=True,
+        on_exit=lambda: begin_shutdown(app, grace),
     )
     log.info(
         "serving",
