@@ -27,7 +27,7 @@ class FakeDownstream:
         self._on_send = on_send
         self.gate: asyncio.Event | None = None
 
-    async def send(self, arm: int, request_id: str) -> Outcome:
+    async def send(self, arm: int, request_id: str, via: str = "") -> Outcome:
         self.calls.append((arm, request_id))
         if self._on_send is not None:
             self._on_send(arm, request_id)

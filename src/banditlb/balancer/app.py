@@ -91,11 +91,12 @@ async def submit(request: Request) -> JSONResponse:
             f"balancer overloaded: {state.in_flight} requests in flight, "
             f"max_in_flight is {state.settings.max_in_flight}"
         )
-    refuse_loop(request.headers.get("via"), state.mark)
+    via = request.headers.get("via", "")
+    refuse_loop(via, state.mark)
     state.in_flight += 1
     try:
         request_id = await read_id(request, state.settings.body_timeout)
-        delivery = await state.balancer.forward(request_id)
+        delivery = await state.balancer.forward(request_id, via)
     finally:
         state.in_flight -= 1
     if delivery.delivered or delivery.attempts:
@@ -277,8 +278,9 @@ def create_app(
                 request_deadline=settings.request_deadline,
             )
             app.state.balancer = BalancerState(
-                settings, the_clock, policy, router, balancer, stats, the_recorder, time.time(), mark
-            )
+                settings, the_clock, policy, router, balancer, stats, the_recorder,
+                started_at=time.time(), mark=mark,
+            )  # fmt: skip
             yield
 
     app = Starlette(

@@ -137,9 +137,7 @@ class GuardedProtocol(HttpToolsProtocol):
         self._header_timer = None
         if not self._awaiting_headers or self.transport.is_closing():
             return
-        self._reject(
-            408, f"request headers must arrive within {self.limits.header_timeout:g} s"
-        )
+        self._reject(408, f"request headers must arrive within {self.limits.header_timeout:g} s")
 
     def _reject(self, status: int, message: str) -> None:
         self._cancel_header_timer()
