@@ -28,7 +28,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from banditlb.balancer.balancer import Balancer, Delivery
 from banditlb.balancer.downstream import Downstream, HttpDownstream, make_session
-from banditlb.balancer.intake import OverloadedError, read_id
+from banditlb.balancer.intake import OverloadedError, StoreBehindError, read_id
 from banditlb.balancer.loops import new_mark, refuse_loop, via_value
 from banditlb.balancer.metrics import metrics_registry, metrics_route
 from banditlb.balancer.recording import NullRecorder, Recorder
@@ -93,6 +93,10 @@ async def submit(request: Request) -> JSONResponse:
         )
     via = request.headers.get("via", "")
     refuse_loop(via, state.mark)
+    if state.recorder.saturated(state.in_flight):  # backpressure: bounds what a crash can lose
+        raise StoreBehindError(
+            "balancer overloaded: the run store's writer is behind; retry shortly"
+        )
     state.in_flight += 1
     try:
         request_id = await read_id(request, state.settings.body_timeout)

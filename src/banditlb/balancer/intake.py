@@ -55,6 +55,13 @@ class OverloadedError(BanditLBError):
     retry_after_s = 1  # sent as Retry-After (seconds): a client should back off, not hammer
 
 
+class StoreBehindError(BanditLBError):
+    """The run store's writer is too far behind; nothing was sent downstream."""
+
+    http_status = 503
+    retry_after_s = 1
+
+
 def _too_large(size: int | str) -> BodyTooLargeError:
     return BodyTooLargeError(f"request body must be at most {MAX_BODY} bytes, got {size}")
 

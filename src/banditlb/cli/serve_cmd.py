@@ -26,6 +26,7 @@ from banditlb.logs import LEVELS, configure_logging
 from banditlb.models import scenario as scenario_io
 from banditlb.router import DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_REQUEST_DEADLINE
 from banditlb.store import SqliteRecorder, default_path, live_run
+from banditlb.store.recorder import MAX_BACKLOG
 from banditlb.strategies.registry import DEFAULT_STRATEGY
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,13 @@ def serve(
     record: Annotated[
         bool, typer.Option(help="Record every attempt in the run store (off the request path).")
     ] = True,
+    store_backlog: Annotated[
+        int,
+        typer.Option(
+            help="Most recorded attempts not yet in the store (what a crash can lose); "
+            "beyond it new requests get 503 + Retry-After."
+        ),
+    ] = MAX_BACKLOG,
     log_level: Annotated[
         str, typer.Option(help=f"Log level: {', '.join(LEVELS)}. Logs are JSON on stderr.")
     ] = "warning",
@@ -99,6 +107,8 @@ def serve(
         scenario=scenario or ("default" if tier else ""),
         max_in_flight=max_in_flight,
     )
+    if store_backlog < 1:
+        raise ConfigError(f"store_backlog must be >= 1, got {store_backlog}")
     if not (math.isfinite(grace) and grace > 0):
         raise ConfigError(f"grace must be a finite number of seconds > 0, got {grace!r}")
     configure_logging(log_level)  # last check; it is also the first side effect
@@ -106,7 +116,12 @@ def serve(
     bound = tier_bound(settings, tier)
     recorder: Recorder | None = None
     if record:
-        sqlite = SqliteRecorder(store_path, run=live_run(settings.summary()), penalty=penalty)
+        sqlite = SqliteRecorder(
+            store_path,
+            run=live_run(settings.summary()),
+            penalty=penalty,
+            max_backlog=store_backlog,
+        )
         if bound is not None:
             sqlite.add_totals({"oracle_per_request": bound})  # `runs` shows "% of oracle"
         recorder = sqlite
