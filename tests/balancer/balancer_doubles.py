@@ -50,5 +50,5 @@ async def running(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
     """Run the app's lifespan around an httpx client talking to it in-process."""
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://balancer") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
             yield client

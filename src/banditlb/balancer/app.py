@@ -26,8 +26,10 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from banditlb.access import AccessPolicy
 from banditlb.balancer.balancer import Balancer, Delivery
 from banditlb.balancer.downstream import Downstream, HttpDownstream, make_session
+from banditlb.balancer.guard import AccessGuard
 from banditlb.balancer.intake import OverloadedError, StoreBehindError, read_id
 from banditlb.balancer.loops import new_mark, refuse_loop, via_value
 from banditlb.balancer.metrics import metrics_registry, metrics_route
@@ -302,6 +304,9 @@ def create_app(
             Exception: server_error,
         },
         lifespan=lifespan,
+    )
+    app.add_middleware(
+        AccessGuard, policy=AccessPolicy.for_bind(settings.host, settings.control_token)
     )
     app.add_middleware(CancelledAnswer)
     return app

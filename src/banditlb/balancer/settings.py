@@ -55,6 +55,7 @@ class BalancerSettings:
     label: str = ""
     tier: str = ""
     scenario: str = ""
+    control_token: str | None = None  # Bearer token for /api/state and /metrics (access.py)
 
     def __post_init__(self) -> None:
         if not self.upstreams:

@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from banditlb.access import TOKEN_ENV
 from banditlb.fleet import DEFAULT_CONTROL_PORT, Fleet
 from banditlb.fleet.run import serve_until_signalled
 from banditlb.models import scenario as scenario_io
@@ -38,6 +39,7 @@ def listening_table(fleet: Fleet) -> Table:
 
 
 def fleet(
+    *,
     scenario: Annotated[
         str, typer.Option(help="Scenario file or built-in name.", show_default=True)
     ] = scenario_io.DEFAULT_SCENARIO,
@@ -49,12 +51,26 @@ def fleet(
         int, typer.Option(help="Added to every port (servers and control).")
     ] = 0,
     seed: Annotated[int | None, typer.Option(help="Override the scenario's seed.", min=0)] = None,
+    control_token: Annotated[
+        str | None,
+        typer.Option(
+            help="Require Authorization: Bearer TOKEN on the control endpoint.",
+            envvar=TOKEN_ENV,
+            show_envvar=True,
+        ),
+    ] = None,
 ) -> None:
     """Serve every downstream server of a scenario, plus the referee, until Ctrl-C."""
     loaded = scenario_io.load(scenario)
     if seed is not None:
         loaded = dataclasses.replace(loaded, seed=seed)
-    served = Fleet(loaded, host=host, control_port=control_port, port_offset=port_offset)
+    served = Fleet(
+        loaded,
+        host=host,
+        control_port=control_port,
+        port_offset=port_offset,
+        control_token=control_token or None,
+    )
     console = Console()
 
     def ready(started: Fleet) -> None:

@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from banditlb.access import TOKEN_ENV
 from banditlb.balancer.app import begin_shutdown, create_app, state_document
 from banditlb.balancer.recording import Recorder
 from banditlb.balancer.serving import uvicorn_server
@@ -81,6 +82,14 @@ def serve(
             "beyond it new requests get 503 + Retry-After."
         ),
     ] = MAX_BACKLOG,
+    control_token: Annotated[
+        str | None,
+        typer.Option(
+            help="Require Authorization: Bearer TOKEN on /api/state and /metrics.",
+            envvar=TOKEN_ENV,
+            show_envvar=True,
+        ),
+    ] = None,
     log_level: Annotated[
         str, typer.Option(help=f"Log level: {', '.join(LEVELS)}. Logs are JSON on stderr.")
     ] = "warning",
@@ -106,6 +115,7 @@ def serve(
         tier=tier or "",
         scenario=scenario or ("default" if tier else ""),
         max_in_flight=max_in_flight,
+        control_token=control_token or None,
     )
     if store_backlog < 1:
         raise ConfigError(f"store_backlog must be >= 1, got {store_backlog}")
