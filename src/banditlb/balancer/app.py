@@ -29,6 +29,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from banditlb.access import AccessPolicy
 from banditlb.balancer.balancer import Balancer, Delivery
 from banditlb.balancer.downstream import Downstream, HttpDownstream, make_session
+from banditlb.balancer.fast_path import SubmitFastPath
 from banditlb.balancer.guard import AccessGuard
 from banditlb.balancer.intake import OverloadedError, StoreBehindError, read_id
 from banditlb.balancer.loops import new_mark, refuse_loop, via_value

@@ -79,6 +79,7 @@ def uvicorn_server(
         port=port,
         log_level=log_level,
         access_log=False,
+        proxy_headers=False,  # X-Forwarded-* are not trusted; saves a middleware per request
         loop="auto",
         http=guarded_protocol(limits),
         ws="none",
