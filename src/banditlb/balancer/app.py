@@ -306,6 +306,8 @@ def create_app(
         },
         lifespan=lifespan,
     )
+    # Outermost first: CancelledAnswer, AccessGuard, SubmitFastPath, then Starlette's router.
+    app.add_middleware(SubmitFastPath, handler=submit, on_error=banditlb_error)
     app.add_middleware(
         AccessGuard, policy=AccessPolicy.for_bind(settings.host, settings.control_token)
     )
