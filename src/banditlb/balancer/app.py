@@ -1,7 +1,8 @@
 """The balancer's ASGI app: `create_app(settings)`; the lifespan owns every shared resource.
 
-The lifespan opens the aiohttp session, builds the strategy, router, `Balancer` and
-`LiveStats`, starts the recorder, and puts them on `app.state.balancer` as a `BalancerState`.
+The lifespan opens the upstream connection pool (`LeanDownstream`), builds the strategy,
+router, `Balancer` and `LiveStats`, starts the recorder, and puts them on
+`app.state.balancer` as a `BalancerState`.
 Routes: `POST /` (the game), `GET /healthz` (alive), `GET /readyz` (strategy built, 503 until),
 `GET /api/state` (settings, live stats, strategy), `GET /metrics` (Prometheus).
 Every error answer is JSON `{"error": "..."}`, unknown paths and methods included.
@@ -28,10 +29,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from banditlb.access import AccessPolicy
 from banditlb.balancer.balancer import Balancer, Delivery
-from banditlb.balancer.downstream import Downstream, HttpDownstream, make_session
+from banditlb.balancer.downstream import Downstream
 from banditlb.balancer.fast_path import SubmitFastPath
 from banditlb.balancer.guard import AccessGuard
 from banditlb.balancer.intake import OverloadedError, StoreBehindError, read_id
+from banditlb.balancer.lean_downstream import LeanDownstream
 from banditlb.balancer.loops import new_mark, refuse_loop, via_value
 from banditlb.balancer.metrics import metrics_registry, metrics_route
 from banditlb.balancer.recording import NullRecorder, Recorder
@@ -260,11 +262,14 @@ def create_app(
         async with AsyncExitStack() as stack:
             sender = downstream
             if sender is None:
-                session = make_session(settings.max_in_flight, settings.attempt_timeout)
-                stack.push_async_callback(session.close)
-                sender = HttpDownstream(
-                    session, settings.upstreams, settings.attempt_timeout, via=via_value(mark)
+                lean = LeanDownstream(
+                    settings.upstreams,
+                    settings.attempt_timeout,
+                    via=via_value(mark),
+                    max_idle=settings.max_in_flight,
                 )
+                stack.push_async_callback(lean.close)
+                sender = lean
             the_clock = clock or WallClock()
             n_arms = len(settings.upstreams)
             policy = strategy or build_strategy(
