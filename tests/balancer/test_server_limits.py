@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import resource
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -14,7 +15,7 @@ import pytest
 from balancer_doubles import OK, FakeDownstream
 
 from banditlb.balancer.app import create_app
-from banditlb.balancer.protocol import ServerLimits
+from banditlb.balancer.protocol import ServerLimits, connection_cap
 from banditlb.balancer.serving import serve_in_background
 from banditlb.balancer.settings import BalancerSettings, Upstream
 
@@ -114,3 +115,11 @@ async def test_a_request_the_parser_rejects_is_400_json() -> None:
         writer.close()
     assert status == 400
     assert "invalid HTTP request" in assert_json_error(headers, body)
+
+
+def test_the_connection_cap_fits_the_file_descriptor_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With 1,000 descriptors the cap is (1000 - 64) // 2 = 468; with plenty it stays 2,048."""
+    monkeypatch.setattr(resource, "getrlimit", lambda _: (1000, 4096))
+    assert connection_cap() == 468
+    monkeypatch.setattr(resource, "getrlimit", lambda _: (1_000_000, 1_000_000))
+    assert connection_cap() == 2048

@@ -12,7 +12,8 @@ text. `GuardedProtocol` adds, per connection:
   `header_timeout` seconds of opening (or of its first byte, for later requests on a kept-alive
   connection) is answered 408 and closed; idle kept-alive connections close after uvicorn's
   `timeout_keep_alive`;
-- a connection cap: beyond `max_connections` open connections a new one is answered 503 with
+- a connection cap: beyond `max_connections` open connections (2,048, lowered by
+  `connection_cap` to fit the file-descriptor limit) a new one is answered 503 with
   `Retry-After: 1` and closed at once, so descriptors stay for the ones being served;
 - uvicorn's own 400 for a request httptools cannot parse, as JSON.
 The body has its own limits in `intake.py` (size, 408 deadline).
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import resource
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, ClassVar
@@ -145,6 +147,15 @@ class GuardedProtocol(HttpToolsProtocol):
         if not self.transport.is_closing():
             self.transport.write(json_error_bytes(status, message))
             self.transport.close()
+
+
+def connection_cap(wanted: int = MAX_CONNECTIONS) -> int:
+    """`wanted`, lowered to fit the process's file-descriptor limit: each client connection
+    may need an upstream connection too, and the store, logs and listeners need a few."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return wanted
+    return max(1, min(wanted, (soft - 64) // 2))
 
 
 def guarded_protocol(limits: ServerLimits) -> type[GuardedProtocol]:

@@ -12,7 +12,7 @@ from typing import Any
 
 import uvicorn
 
-from banditlb.balancer.protocol import ServerLimits, guarded_protocol
+from banditlb.balancer.protocol import ServerLimits, connection_cap, guarded_protocol
 
 BACKSTOP_S = 1.0
 """Seconds uvicorn waits past `grace` before it cancels what is still running: the app's own
@@ -71,7 +71,7 @@ def uvicorn_server(
     makes uvicorn's own lines JSON like banditlb's (the CLI sets it; tests leave it off).
     `limits` are the HTTP server's own (`protocol.ServerLimits`: header size and time,
     connections); `on_exit` runs at the first SIGTERM/SIGINT (the app's `begin_shutdown`)."""
-    limits = limits or ServerLimits()
+    limits = limits or ServerLimits(max_connections=connection_cap())
     extra: dict[str, Any] = {"log_config": json_log_config(log_level)} if json_logs else {}
     config = uvicorn.Config(
         app,
