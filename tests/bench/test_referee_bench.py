@@ -74,6 +74,19 @@ def non_2xx(report: str) -> str:
     return "0"
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process `pid` so far (from /proc/PID/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def total_requests(report: str) -> int:
+    for line in report.splitlines():
+        if "requests in" in line:
+            return int(line.split()[0])
+    return 0
+
+
 def upstreams(ports: list[int]) -> str:
     return ",".join(f"127.0.0.1:{port}" for port in ports)
 
@@ -98,11 +111,15 @@ async def test_throughput_and_added_latency_vs_the_referee_fleet(tmp_path: Path)
             print()
             for connections in (64,):
                 d = requests_per_second(await asyncio.to_thread(wrk, direct, seconds, connections))
+                cpu_before = cpu_seconds(process.process.pid)
                 v = await asyncio.to_thread(wrk, url, seconds, connections)
+                cpu = cpu_seconds(process.process.pid) - cpu_before
+                per_request = cpu / max(1, total_requests(v)) * 1e6
                 print(
                     f"wrk -t2 -c{connections} {seconds:g}s: referee fleet directly {d:>8,.0f} "
                     f"req/s | through serve {requests_per_second(v):>8,.0f} req/s "
-                    f"(non-2xx {non_2xx(v)}; target >= 3,000) | load average {load_average()}"
+                    f"(non-2xx {non_2xx(v)}; target >= 3,000; balancer CPU "
+                    f"{per_request:.0f} us/request) | load average {load_average()}"
                 )
             await _added_latency(direct, url)
         finally:
