@@ -12,7 +12,7 @@ from rich.console import Console
 from banditlb.cli.runs_cmd import DbOption
 from banditlb.dashboard.app import create_dashboard_app
 from banditlb.errors import ConfigError
-from banditlb.store.schema import default_path
+from banditlb.store.schema import connect_readonly, default_path
 
 
 def listen(host: str, port: int) -> socket.socket:
@@ -39,8 +39,7 @@ def dashboard(
 ) -> None:
     """Serve the dashboard over stored runs, read-only (no live balancer)."""
     path = db or default_path()
-    if path.exists() and not path.is_file():
-        raise ConfigError(f"run database {str(path)!r} is not a file")
+    connect_readonly(path).close()  # a missing or foreign file is refused now, not as 503s
     sock = listen(host, port)
     bound = sock.getsockname()[1]
     try:

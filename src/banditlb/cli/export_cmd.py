@@ -12,7 +12,7 @@ from banditlb.cli.runs_cmd import DbOption
 from banditlb.errors import StoreError
 from banditlb.store.export import FORMATS, export_attempts
 from banditlb.store.run_ids import check_run_id
-from banditlb.store.schema import connect, default_path
+from banditlb.store.schema import connect_readonly, default_path
 
 
 def export(
@@ -31,7 +31,7 @@ def export(
     if not path.exists():
         raise StoreError(f"no run {run_id}: run database {str(path)!r} does not exist")
     target = out or Path(f"{run_id}.{fmt}")
-    conn = connect(path)
+    conn = connect_readonly(path)
     try:
         count = export_attempts(conn, run_id=run_id, fmt=fmt, out=target)
     finally:

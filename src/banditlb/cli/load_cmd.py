@@ -32,6 +32,8 @@ def load(
 
     Exits with status 1 (one line on stderr) when requests were sent and none was answered.
     """
+    if requests < 1:
+        raise ConfigError(f"--requests must be >= 1, got {requests}")
     if body not in ("raw", "json"):
         raise ConfigError(f"--body must be raw or json, got {body!r}")
     plan = LoadPlan(

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from banditlb.store.runs import list_runs
-from banditlb.store.schema import connect, default_path
+from banditlb.store.schema import connect_readonly, default_path
 
 DbOption = Annotated[
     Path | None, typer.Option("--db", help="Run database (default: the user data dir's runs.db).")
@@ -31,7 +31,7 @@ def runs(
     if not path.exists():
         console.print(f"no runs stored yet ({path})")
         return
-    conn = connect(path)
+    conn = connect_readonly(path)
     try:
         stored = list_runs(conn, limit=limit, source=source)
     finally:

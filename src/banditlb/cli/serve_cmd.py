@@ -25,7 +25,7 @@ from banditlb.errors import ConfigError
 from banditlb.logs import LEVELS, configure_logging
 from banditlb.models import scenario as scenario_io
 from banditlb.router import DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_REQUEST_DEADLINE
-from banditlb.store import SqliteRecorder, default_path, live_run
+from banditlb.store import SqliteRecorder, connect, default_path, live_run
 from banditlb.strategies.registry import DEFAULT_STRATEGY
 
 log = logging.getLogger(__name__)
@@ -100,12 +100,13 @@ def serve(
         max_in_flight=max_in_flight,
     )
     if not (math.isfinite(grace) and grace > 0):
-        raise ConfigError(f"grace must be a finite number of seconds > 0, got {grace!r}")
+        raise ConfigError(f"--grace must be a finite number of seconds > 0, got {grace!r}")
     configure_logging(log_level)  # last check; it is also the first side effect
     store_path = db or default_path()
     bound = tier_bound(settings, tier)
     recorder: Recorder | None = None
     if record:
+        connect(store_path).close()  # a bad --db fails now with one line, not in the lifespan
         sqlite = SqliteRecorder(store_path, run=live_run(settings.summary()), penalty=penalty)
         if bound is not None:
             sqlite.add_totals({"oracle_per_request": bound})  # `runs` shows "% of oracle"

@@ -77,11 +77,11 @@ def sim(
     if not console.is_terminal:  # a pipe or file: do not squeeze the tables into 80 columns
         console = Console(width=max(console.width, 110))
     if jobs is not None and jobs < 1:  # checked here too, so no progress bar is left behind
-        raise ConfigError(f"jobs must be >= 1, got {jobs}")
+        raise ConfigError(f"--jobs must be >= 1, got {jobs}")
     if store_attempts and not store:
         raise ConfigError("--store-attempts stores into the run store; drop --no-store")
     if rate is not None and not (math.isfinite(rate) and rate > 0):
-        raise ConfigError(f"rate must be a finite number > 0 requests/s, got {rate!r}")
+        raise ConfigError(f"--rate must be a finite number > 0 requests/s, got {rate!r}")
     world = resolve_scenario(scenario)
     spec = SweepSpec(
         scenario=world,
