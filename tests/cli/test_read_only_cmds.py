@@ -51,7 +51,8 @@ def test_foreign_sqlite_file_is_refused_untouched(
     err = capsys.readouterr().err
     assert code == 2
     assert err.count("\n") == 1
-    assert err.startswith("error: ") and "is not a banditlb run store" in err
+    assert err.startswith("error: ")
+    assert "is not a banditlb run store" in err
     assert digest(db) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["foreign.sqlite"]  # no -wal, -shm
     conn = sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True)
@@ -73,7 +74,8 @@ def test_text_file_is_refused_untouched(
     code = run_main([a.format(db=db, out=tmp_path / "o.csv") for a in argv])
     err = capsys.readouterr().err
     assert code == 2
-    assert err.count("\n") == 1 and "is not a banditlb run store" in err
+    assert err.count("\n") == 1
+    assert "is not a banditlb run store" in err
     assert digest(db) == before
 
 
@@ -90,7 +92,8 @@ def test_runs_on_an_old_store_does_not_migrate_it(
     before = digest(db)
     assert run_main(["runs", "--db", str(db)]) == 2
     err = capsys.readouterr().err
-    assert "has schema version 1" in err and "migrates it" in err
+    assert "has schema version 1" in err
+    assert "migrates it" in err
     assert digest(db) == before
 
 

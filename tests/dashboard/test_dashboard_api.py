@@ -73,6 +73,17 @@ async def test_attempts_are_paged_with_a_limit_of_1000(client: httpx.AsyncClient
         assert response.json()["error"]
 
 
+async def test_offsets_beyond_sqlite_integers_are_400(client: httpx.AsyncClient) -> None:
+    """An offset too large for SQLite is a 400 naming the range, on attempts and runs alike."""
+    for path in (f"/api/runs/{LIVE_ID}/attempts", "/api/runs"):
+        for offset in (2**63, 10**30):
+            response = await client.get(f"{path}?offset={offset}")
+            assert response.status_code == 400, (path, offset)
+            assert response.json()["error"].startswith("offset must be between 0 and ")
+    last = await client.get(f"/api/runs/{LIVE_ID}/attempts?offset={2**63 - 1}")
+    assert (last.status_code, last.json()["attempts"]) == (200, [])
+
+
 async def test_attempts_as_csv(client: httpx.AsyncClient) -> None:
     """format=csv streams the whole run (a header and one line per attempt) as a download."""
     response = await client.get(f"/api/runs/{LIVE_ID}/attempts?format=csv")
@@ -231,10 +242,10 @@ async def test_a_missing_database_lists_nothing(tmp_path: Path) -> None:
 
 async def test_a_database_of_another_version_is_503(tmp_path: Path) -> None:
     """A run file this banditlb cannot read is a 503 JSON error naming the version."""
-    import sqlite3
+    from banditlb.store.schema import connect, migrate
 
-    raw = sqlite3.connect(tmp_path / "old.db")
-    raw.execute("PRAGMA user_version = 1")
+    raw = connect(tmp_path / "old.db", migrate_schema=False)
+    migrate(raw, target=1)
     raw.close()
     app = create_dashboard_app(tmp_path / "old.db")
     transport = httpx.ASGITransport(app=app)
