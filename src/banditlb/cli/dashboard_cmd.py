@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 import uvicorn
-from rich.console import Console
 
+from banditlb.cli import output
 from banditlb.cli.runs_cmd import DbOption
 from banditlb.dashboard.app import create_dashboard_app
 from banditlb.errors import ConfigError
@@ -35,7 +35,12 @@ def listen(host: str, port: int) -> socket.socket:
 def dashboard(
     db: DbOption = None,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on (0: any).")] = 8050,
+    port: Annotated[
+        int,
+        typer.Option(
+            min=0, max=65535, help="Port to listen on (0: any).", envvar="BANDITLB_DASHBOARD_PORT"
+        ),
+    ] = 8050,
 ) -> None:
     """Serve the dashboard over stored runs, read-only (no live balancer)."""
     path = db or default_path()
@@ -43,7 +48,7 @@ def dashboard(
     sock = listen(host, port)
     bound = sock.getsockname()[1]
     try:
-        Console().print(f"dashboard for {path} on http://{host}:{bound}/dashboard/compare")
+        output.console().print(f"dashboard for {path} on http://{host}:{bound}/dashboard/compare")
         config = uvicorn.Config(create_dashboard_app(path), log_level="warning")
         uvicorn.Server(config).run(sockets=[sock])
     finally:

@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from banditlb.cli import output
 from banditlb.cli.runs_cmd import DbOption
 from banditlb.errors import StoreError
 from banditlb.store.export import FORMATS, export_attempts
@@ -36,7 +36,7 @@ def export(
         count = export_attempts(conn, run_id=run_id, fmt=fmt, out=target)
     finally:
         conn.close()
-    Console().print(f"wrote {count} attempts of run {run_id} to {target}")
+    output.console().print(f"wrote {count} attempts of run {run_id} to {target}")
 
 
 def register(app: typer.Typer) -> None:

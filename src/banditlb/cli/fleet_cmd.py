@@ -7,9 +7,9 @@ import dataclasses
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from banditlb.cli import output
 from banditlb.fleet import DEFAULT_CONTROL_PORT, Fleet
 from banditlb.fleet.run import serve_until_signalled
 from banditlb.models import scenario as scenario_io
@@ -43,7 +43,13 @@ def fleet(
     ] = scenario_io.DEFAULT_SCENARIO,
     host: Annotated[str, typer.Option(help="Address every socket binds.")] = "127.0.0.1",
     control_port: Annotated[
-        int, typer.Option(help="Port of the referee's control endpoint.", min=1, max=65535)
+        int,
+        typer.Option(
+            help="Port of the referee's control endpoint.",
+            min=1,
+            max=65535,
+            envvar="BANDITLB_CONTROL_PORT",
+        ),
     ] = DEFAULT_CONTROL_PORT,
     port_offset: Annotated[
         int, typer.Option(help="Added to every port (servers and control).")
@@ -55,7 +61,7 @@ def fleet(
     if seed is not None:
         loaded = dataclasses.replace(loaded, seed=seed)
     served = Fleet(loaded, host=host, control_port=control_port, port_offset=port_offset)
-    console = Console()
+    console = output.console()
 
     def ready(started: Fleet) -> None:
         console.print(listening_table(started))

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
+
+from banditlb.cli import output
 
 
 def _ordinal(n: int) -> str:
@@ -28,9 +29,7 @@ def oracle(
     ] = None,
 ) -> None:
     """Print the best expected score per request any strategy could reach, and how."""
-    console = Console()
-    if not console.is_terminal:  # a pipe or file: do not squeeze the table into 80 columns
-        console = Console(width=max(console.width, 160))
+    console = output.console()
     from banditlb.oracle import oracle_bound  # scipy: only for the commands that need it
 
     bound = oracle_bound(

@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from banditlb.cli import output
 from banditlb.store.runs import list_runs
 from banditlb.store.schema import connect_readonly, default_path
 
@@ -25,9 +25,7 @@ def runs(
 ) -> None:
     """List stored runs: id, source, strategy, scenario, tier, requests, score, % of oracle."""
     path = db or default_path()
-    console = Console()
-    if not console.is_terminal:  # a pipe or file: keep run ids whole instead of squeezing
-        console = Console(width=max(console.width, 160))
+    console = output.console()
     if not path.exists():
         console.print(f"no runs stored yet ({path})")
         return

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from banditlb.cli import output
 from banditlb.models import scenario as scenario_io
 
 
@@ -17,7 +17,7 @@ def scenarios(
     ] = None,
 ) -> None:
     """List built-in scenarios, or validate one and show its servers."""
-    console = Console()
+    console = output.console()
     if file is None:
         for name in scenario_io.builtin_names():
             console.print(name)

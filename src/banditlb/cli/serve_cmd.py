@@ -46,7 +46,7 @@ def serve(
     upstream_host: Annotated[str, typer.Option(help="Host of the --tier servers.")] = "127.0.0.1",
     port_offset: Annotated[int, typer.Option(help="Added to the --tier servers' ports.")] = 0,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    port: Annotated[int, typer.Option(help="Port to listen on.", envvar="BANDITLB_PORT")] = 8000,
     strategy: Annotated[str, typer.Option(help="Strategy name.")] = DEFAULT_STRATEGY,
     param: Annotated[
         list[str] | None, typer.Option(help="Strategy parameter name=value (repeatable).")

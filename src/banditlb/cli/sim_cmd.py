@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from banditlb.cli import output
 from banditlb.errors import ConfigError
 from banditlb.router import RetryRules
 
@@ -73,9 +73,7 @@ def sim(
     from banditlb.sim.sweep import SweepSpec, parse_strategies, run_sweep, seeds_from_count
     from banditlb.sim.world import resolve_scenario
 
-    console = Console()
-    if not console.is_terminal:  # a pipe or file: do not squeeze the tables into 80 columns
-        console = Console(width=max(console.width, 110))
+    console = output.console()
     if jobs is not None and jobs < 1:  # checked here too, so no progress bar is left behind
         raise ConfigError(f"--jobs must be >= 1, got {jobs}")
     if store_attempts and not store:

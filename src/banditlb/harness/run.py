@@ -143,18 +143,21 @@ async def run_live(
     last_port = plan.base_port + len(tiers) - 1
     if last_port > 65535:
         raise ConfigError(
-            f"--base-port {plan.base_port} leaves no room for {len(tiers)} balancers "
+            f"--base-port {plan.base_port} leaves no room for {_plural(len(tiers), 'balancer')} "
             f"(one port per tier, up to {last_port}); the last port must be <= 65535"
         )
     processes: list[ManagedProcess] = []
-    say(f"starting the fleet ({len(scenario.servers)} servers, control port {plan.control_port})")
+    say(
+        f"starting the fleet ({_plural(len(scenario.servers), 'server')},"
+        f" control port {plan.control_port})"
+    )
     async with Fleet(scenario, host=plan.host, control_port=plan.control_port) as fleet:
         try:
-            say(f"starting {len(tiers)} balancers from port {plan.base_port}")
+            say(f"starting {_plural(len(tiers), 'balancer')} from port {plan.base_port}")
             urls = await _start_balancers(plan, tiers, processes)
             for tier, url in zip(tiers, urls, strict=True):
                 say(f"{tier} dashboard: {url}/dashboard")
-            say(f"running {plan.requests} requests per tier at {plan.rps:g} req/s")
+            say(f"running {_plural(plan.requests, 'request')} per tier at {plan.rps:g} req/s")
             loads = [
                 LoadPlan(
                     url=f"{url}/",
@@ -191,3 +194,7 @@ def _tagged(on_progress: TierProgress | None, tier: str) -> Callable[[LoadProgre
         on_progress(tier, progress)
 
     return report
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun if count == 1 else noun + 's'}"

@@ -7,6 +7,7 @@ Connections use WAL journaling so readers on their own connections never block t
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from pathlib import Path
@@ -58,8 +59,16 @@ MIGRATIONS: tuple[str, ...] = (_V1, _V2)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
+DB_ENV = "BANDITLB_DB"
+"""Environment variable naming the run store when a command gets no --db."""
+
+
 def default_path() -> Path:
-    """`runs.db` in the user's data directory (e.g. ~/.local/share/banditlb/runs.db)."""
+    """$BANDITLB_DB if set, else `runs.db` in the user's data directory
+    (e.g. ~/.local/share/banditlb/runs.db). Read at call time, never at import."""
+    chosen = os.environ.get(DB_ENV, "").strip()
+    if chosen:
+        return Path(chosen).expanduser()
     return Path(platformdirs.user_data_dir("banditlb")) / DB_FILENAME
 
 
