@@ -18,6 +18,7 @@ from typing import Any
 
 from banditlb.errors import ConfigError
 from banditlb.models import scenario as scenario_io
+from banditlb.models.spec import Scenario
 from banditlb.router import DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_REQUEST_DEADLINE, RetryRules
 from banditlb.strategies.registry import DEFAULT_STRATEGY, config_params, make_config
 
@@ -168,13 +169,13 @@ def parse_upstreams(text: str) -> tuple[Upstream, ...]:
 
 def tier_upstreams(
     tier: str,
-    scenario: str | Path | None = None,
+    scenario: Scenario | str | Path | None = None,
     *,
     host: str = "127.0.0.1",
     port_offset: int = 0,
 ) -> tuple[Upstream, ...]:
     """The servers of `tier` in a scenario (built-in default unless named), ports shifted."""
-    loaded = scenario_io.load(scenario)
+    loaded = scenario if isinstance(scenario, Scenario) else scenario_io.load(scenario)
     servers = loaded.tier(tier)
     if not servers:
         raise ConfigError(

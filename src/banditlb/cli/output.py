@@ -8,6 +8,7 @@ across lines; piped output is read by programs and by `less -S`, so it gets no w
 from __future__ import annotations
 
 import json
+import math
 import sys
 from typing import Any
 
@@ -31,5 +32,16 @@ def plural(count: int, noun: str, many: str | None = None) -> str:
 
 
 def print_json(document: Any) -> None:
-    """One JSON document on stdout (for `--json`), nothing else."""
-    sys.stdout.write(json.dumps(document, indent=2, allow_nan=False, default=str) + "\n")
+    """One JSON document on stdout (for `--json`), nothing else; NaN and infinities (an
+    undefined interval or p-value) become null, so any strict JSON parser reads it."""
+    sys.stdout.write(json.dumps(_finite(document), indent=2, allow_nan=False, default=str) + "\n")
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    return value
