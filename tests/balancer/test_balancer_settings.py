@@ -47,7 +47,8 @@ def test_upstream_url_brackets_ipv6() -> None:
         ("h:+80", "upstream 'h:+80': port '+80' is not a number in 1..65535"),
         (
             "http://127.0.0.1:4000",
-            "upstream 'http://127.0.0.1:4000': give host:port without a scheme, e.g. 127.0.0.1:4000",
+            "upstream 'http://127.0.0.1:4000': give host:port without a scheme,"
+            " e.g. 127.0.0.1:4000",
         ),
         (
             "a b:80",
