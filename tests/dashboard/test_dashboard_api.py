@@ -9,6 +9,7 @@ import httpx
 import pytest
 from dashboard_doubles import EMPTY_ID, LIVE_ID, make_store
 
+from banditlb.colours import strategy_colour
 from banditlb.dashboard import create_dashboard_app
 
 pytestmark = pytest.mark.anyio
@@ -121,6 +122,10 @@ async def test_compare_groups_by_strategy_and_tier(
     assert cells["round_robin", "T1"]["best"] is False
     assert cells["round_robin", "T1"]["ci95"] is None
     assert body["curves"][0]["regret"] == pytest.approx([0.0, 20 / 3, 40 / 3, 20.0])
+    assert body["colours"] == {
+        "thompson": strategy_colour("thompson"),
+        "round_robin": strategy_colour("round_robin"),
+    }
     assert (await client.get("/api/compare")).status_code == 400
     assert (await client.get("/api/compare?run=x")).status_code == 400
     assert (await client.get("/api/compare?run=20261127-201500-ffff")).status_code == 404
@@ -172,6 +177,7 @@ async def test_a_sweep_is_listed_and_compared_by_its_label(
         ("random", False),
     ]
     assert [c["score"] for c in body["cells"]] == pytest.approx([0.92, 0.71], abs=1e-15)
+    assert body["colours"] == {s: strategy_colour(s) for s in ("thompson", "random")}
     assert body["cells"][0]["pct_oracle"] == pytest.approx(92.0)
     assert [len(c["requests"]) for c in body["curves"]] == [101, 101]
     assert body["curves"][1]["regret"][-1] == pytest.approx(100.0 - 92.0)

@@ -18,6 +18,7 @@ from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
+from banditlb.colours import strategy_colours
 from banditlb.errors import StoreError
 from banditlb.store.attempts import MAX_PAGE, count_attempts, iter_attempts, list_attempts
 from banditlb.store.compare import compare_runs, run_curve
@@ -137,6 +138,7 @@ class RunsApi:
                 "runs": [_brief(run) for run in runs],
                 "cells": [cell.to_dict() for cell in compare_runs(runs)],
                 "curves": [run_curve(conn, run=run).to_dict() for run in runs],
+                "colours": strategy_colours(run.strategy for run in runs),
             }
 
         return JSONResponse(await self._read(read))
@@ -150,7 +152,9 @@ class RunsApi:
                 found = compare_sweep(conn, label=label)
             except StoreError as exc:
                 raise ApiError(404, str(exc)) from exc
-            return {"unit": "per request", **found.to_dict()}
+            body = {"unit": "per request", **found.to_dict()}
+            body["colours"] = strategy_colours(cell["strategy"] for cell in body["cells"])
+            return body
 
         return JSONResponse(await self._read(read))
 
