@@ -106,3 +106,13 @@ def test_serve_refuses_a_foreign_sqlite_file(
     assert run_main(["serve", "--tier", "T1", "--port", "0", "--db", str(db)]) == 2
     assert "is not a banditlb run store" in capsys.readouterr().err
     assert digest(db) == before
+
+
+def test_dashboard_on_a_missing_store_refuses_at_start(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`dashboard --db notadb` exits 2 before serving (no 503s later) and makes no file."""
+    missing = tmp_path / "notadb"
+    assert run_main(["dashboard", "--db", str(missing), "--port", "0"]) == 2
+    assert capsys.readouterr().err == f"error: run database '{missing}' does not exist\n"
+    assert not missing.exists()

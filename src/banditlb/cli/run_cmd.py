@@ -92,6 +92,12 @@ def run(
     }
     title = f"{scenario}: {duration:g} s at {rps:g} req/s per tier, scored by the referee"
     console.print(report_table(rows, title=title, oracle=bounds))
+    where = f" --db {db}" if db is not None else ""
+    console.print(
+        "the balancers' dashboards stopped with the run; browse the stored runs with"
+        f" `banditlb dashboard{where}`",
+        highlight=False,
+    )
 
 
 def register(app: typer.Typer) -> None:
