@@ -219,6 +219,8 @@ def test_oracle_and_scenarios_as_json_and_a_builtin_toml(
     stored = resources.files("banditlb.scenarios").joinpath("default.toml").read_text("utf-8")
     assert shown == stored
     assert tomllib.loads(shown)["name"] == "default"
+    assert run_main(["scenarios", "show"]) == 2
+    assert "give a scenario: `banditlb scenarios show NAME`" in capsys.readouterr().err
     assert run_main(["scenarios", "default", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["tiers"] == ["T1", "T2", "T3"]
 

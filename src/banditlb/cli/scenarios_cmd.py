@@ -33,6 +33,8 @@ def scenarios(
 ) -> None:
     """List built-in scenarios, validate one and show its servers, or print its TOML."""
     console = output.console()
+    if file == "show" and name is None and not Path("show").exists():
+        raise ScenarioError("show", "argument", "give a scenario: `banditlb scenarios show NAME`")
     if file == "show" and name is not None:
         file, toml = name, True
     elif name is not None:
