@@ -50,6 +50,11 @@ from banditlb.cli.main import main
             "is not a number in 1..65535",
         ),
         (["serve", "--tier", "T1", "--db", "/proc/version"], "run database '/proc/version'"),
+        (["sim", "--penalty", "inf", "--no-store"], "--penalty must be a number in [0, 1e+06]"),
+        (
+            ["serve", "--tier", "T1", "--strategy", "sliding_window_ucb", "--param", "window=1e29"],
+            "parameter window must be an integer in 1..1000000, got '1e29'",
+        ),
     ],
 )
 def test_bad_arguments_exit_2_with_one_line(

@@ -249,3 +249,19 @@ async def test_live_run_stores_the_scenario_by_name_like_sim(tmp_path: Path) -> 
     conn = connect(db)
     assert [run.scenario for run in list_runs(conn)] == ["one-tier"]
     conn.close()
+
+
+def test_dashboard_port_from_the_environment(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """BANDITLB_DASHBOARD_PORT and BANDITLB_DB stand in for --port and --db."""
+    db = tmp_path / "runs.db"
+    connect(db).close()
+    monkeypatch.setenv("BANDITLB_DB", str(db))
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        monkeypatch.setenv("BANDITLB_DASHBOARD_PORT", str(port))
+        assert run_main(["dashboard"]) == 2
+    assert capsys.readouterr().err.startswith(f"error: cannot listen on 127.0.0.1:{port}: ")
