@@ -222,3 +222,11 @@ def test_load_reads_a_file_path(tmp_path: Path) -> None:
     path = tmp_path / "tiny.toml"
     path.write_text(GOOD, encoding="utf-8")
     assert scenario.load(path).source == str(path)
+
+
+def test_non_utf8_scenario_file_is_a_scenario_error(tmp_path: Path) -> None:
+    """A scenario file in Latin-1 (not UTF-8) is a ScenarioError naming the file, no traceback."""
+    bad = tmp_path / "latin.toml"
+    bad.write_bytes('name = "caf\u00e9"\n'.encode("latin-1"))
+    with pytest.raises(ScenarioError, match=r"latin\.toml: file: is not UTF-8 text"):
+        scenario.load(bad)

@@ -7,10 +7,10 @@ import dataclasses
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from banditlb.access import TOKEN_ENV
+from banditlb.cli import output
 from banditlb.fleet import DEFAULT_CONTROL_PORT, Fleet
 from banditlb.fleet.run import serve_until_signalled
 from banditlb.models import scenario as scenario_io
@@ -45,7 +45,13 @@ def fleet(
     ] = scenario_io.DEFAULT_SCENARIO,
     host: Annotated[str, typer.Option(help="Address every socket binds.")] = "127.0.0.1",
     control_port: Annotated[
-        int, typer.Option(help="Port of the referee's control endpoint.", min=1, max=65535)
+        int,
+        typer.Option(
+            help="Port of the referee's control endpoint.",
+            min=1,
+            max=65535,
+            envvar="BANDITLB_CONTROL_PORT",
+        ),
     ] = DEFAULT_CONTROL_PORT,
     port_offset: Annotated[
         int, typer.Option(help="Added to every port (servers and control).")
@@ -71,7 +77,7 @@ def fleet(
         port_offset=port_offset,
         control_token=control_token or None,
     )
-    console = Console()
+    console = output.console()
 
     def ready(started: Fleet) -> None:
         console.print(listening_table(started))

@@ -192,7 +192,7 @@ class Fleet:
 
 def _port(port: int, name: str) -> int:
     if not 1 <= port <= MAX_PORT:
-        raise ConfigError(f"{name}: port {port} is outside 1..{MAX_PORT} (check port_offset)")
+        raise ConfigError(f"{name}: port {port} is outside 1..{MAX_PORT} (check --port-offset)")
     return port
 
 
