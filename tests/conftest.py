@@ -17,3 +17,10 @@ def private_data_dir(
 ) -> None:
     """No test writes to the user's real data directory: the default run store moves to tmp."""
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("xdg-data")))
+    for name in (
+        "BANDITLB_DB",
+        "BANDITLB_PORT",
+        "BANDITLB_DASHBOARD_PORT",
+        "BANDITLB_CONTROL_PORT",
+    ):
+        monkeypatch.delenv(name, raising=False)

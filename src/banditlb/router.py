@@ -11,6 +11,7 @@ Shared by the live balancer and the simulator so both play by exactly the same r
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -33,6 +34,10 @@ class StopReason(StrEnum):
     DEADLINE = "request deadline passed"
 
 
+MAX_PENALTY = 1e6
+"""A penalty beyond this is no game (and NaN or infinity would break the score's sums)."""
+
+
 @dataclass(frozen=True, slots=True)
 class RetryRules:
     free_attempts: int = 3
@@ -41,10 +46,14 @@ class RetryRules:
     max_hold: float = 1.0
 
     def __post_init__(self) -> None:
-        if self.free_attempts < 1:
-            raise ConfigError(f"free_attempts must be >= 1, got {self.free_attempts}")
-        if self.penalty < 0:
-            raise ConfigError(f"penalty must be >= 0, got {self.penalty}")
+        if not 1 <= self.free_attempts <= 100:
+            raise ConfigError(f"--free-attempts must be in 1..100, got {self.free_attempts}")
+        if not (math.isfinite(self.penalty) and 0 <= self.penalty <= MAX_PENALTY):
+            raise ConfigError(
+                f"--penalty must be a number in [0, {MAX_PENALTY:g}], got {self.penalty}"
+            )
+        if self.max_attempts > 1000:
+            raise ConfigError(f"--max-attempts must be <= 1000, got {self.max_attempts}")
         if self.max_attempts < self.free_attempts:
             raise ConfigError(
                 f"max_attempts ({self.max_attempts}) must be >= "

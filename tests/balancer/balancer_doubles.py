@@ -27,7 +27,7 @@ class FakeDownstream:
         self._on_send = on_send
         self.gate: asyncio.Event | None = None
 
-    async def send(self, arm: int, request_id: str) -> Outcome:
+    async def send(self, arm: int, request_id: str, via: str = "") -> Outcome:
         self.calls.append((arm, request_id))
         if self._on_send is not None:
             self._on_send(arm, request_id)
@@ -50,5 +50,5 @@ async def running(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
     """Run the app's lifespan around an httpx client talking to it in-process."""
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://balancer") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
             yield client

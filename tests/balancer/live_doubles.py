@@ -50,7 +50,7 @@ class Raw:
     chunked: bool = False
 
     def encode(self) -> bytes:
-        lines = [f"{self.method} {self.path} HTTP/1.1", "Host: balancer"]
+        lines = [f"{self.method} {self.path} HTTP/1.1", "Host: 127.0.0.1"]
         lines += [f"{name}: {value}" for name, value in self.headers]
         if self.chunked:
             lines.append("Transfer-Encoding: chunked")

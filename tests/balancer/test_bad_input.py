@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -188,3 +189,33 @@ async def test_raw_id_media_types_are_accepted(content_type: str | None) -> None
         response = await client.post("/", content=GOOD_ID, headers=headers)
     assert response.status_code == 200
     assert downstream.calls == [(0, GOOD_ID)]
+
+
+@pytest.mark.anyio
+async def test_client_disconnect_mid_body_logs_no_error(caplog: pytest.LogCaptureFixture) -> None:
+    """A client hanging up mid-body is no ERROR and no traceback; the balancer keeps serving."""
+    caplog.set_level("DEBUG")
+    async with live() as (url, downstream):
+        port = int(url.rsplit(":", 1)[1])
+        for _ in range(3):
+            _reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(
+                b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n"
+                b"Content-Length: 24\r\n\r\nabcde"
+            )
+            await writer.drain()
+            writer.close()
+            await writer.wait_closed()
+        async with httpx.AsyncClient() as client:
+            for _ in range(200):  # until the three hang-ups have been handled (bounded)
+                state = (await client.get(f"{url}/api/state")).json()
+                if state["stats"]["rejected"] >= 3 and state["in_flight"] == 0:
+                    break
+                await asyncio.sleep(0.01)
+            assert state["stats"]["rejected"] == 3
+            ok = await client.post(f"{url}/", content=GOOD_ID)
+            assert ok.status_code == 200
+    assert downstream.calls == [(0, GOOD_ID)]
+    loud = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert loud == [], [r.getMessage() for r in loud]
+    assert any(r.getMessage() == "client disconnected mid-body" for r in caplog.records)

@@ -38,7 +38,23 @@ def test_upstream_url_brackets_ipv6() -> None:
         ("a:1,,b:2", "upstreams 'a:1,,b:2': empty entry; use host:port[-port],..."),
         ("localhost", "upstream 'localhost': must be host:port or host:first-last"),
         (":80", "upstream ':80': must be host:port or host:first-last"),
-        ("h:http", "upstream 'h:http': port 'http' is not a number"),
+        ("h:http", "upstream 'h:http': port 'http' is not a number in 1..65535"),
+        ("h:4_000", "upstream 'h:4_000': port '4_000' is not a number in 1..65535"),
+        (
+            "h:\uff14\uff10",
+            "upstream 'h:\uff14\uff10': port '\uff14\uff10' is not a number in 1..65535",
+        ),
+        ("h:+80", "upstream 'h:+80': port '+80' is not a number in 1..65535"),
+        (
+            "http://127.0.0.1:4000",
+            "upstream 'http://127.0.0.1:4000': give host:port without a scheme,"
+            " e.g. 127.0.0.1:4000",
+        ),
+        (
+            "a b:80",
+            "upstream 'a b:80': host 'a b' must be an IP address or a host name"
+            " (ASCII letters, digits, '-' and '.')",
+        ),
         ("h:0", "upstream 'h:0': port 0 must be between 1 and 65535"),
         ("h:70000", "upstream 'h:70000': port 70000 must be between 1 and 65535"),
         ("h:90-80", "upstream 'h:90-80': port range 90-80 runs backwards"),
@@ -120,12 +136,12 @@ def test_settings_validate_strategy_and_freeze_params() -> None:
             {"strategy": "thompson", "params": {"bogus": "1"}},
             "strategy 'thompson' has no parameter 'bogus'",
         ),
-        ({"attempt_timeout": 0.0}, "attempt_timeout must be a finite number of seconds > 0"),
-        ({"request_deadline": float("inf")}, "request_deadline must be a finite number"),
-        ({"penalty": -1.0}, "penalty must be >= 0, got -1.0"),
+        ({"attempt_timeout": 0.0}, "--attempt-timeout must be a finite number of seconds > 0"),
+        ({"request_deadline": float("inf")}, "--deadline must be a finite number"),
+        ({"penalty": -1.0}, r"--penalty must be a number in \[0, 1e\+06\], got -1.0"),
         ({"max_attempts": 2}, r"max_attempts \(2\) must be >= free_attempts \(3\)"),
         ({"port": 70000}, "port must be between 0 and 65535, got 70000"),
-        ({"max_in_flight": 0}, "max_in_flight must be >= 1, got 0"),
+        ({"max_in_flight": 0}, "--max-in-flight must be >= 1, got 0"),
         (
             {"upstreams": (*ONE, Upstream("a", "h", 1))},
             "upstream names must be unique; 'a' is used twice",

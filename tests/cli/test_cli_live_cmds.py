@@ -25,9 +25,36 @@ from banditlb.cli.main import main
         (["run", "--strategy", "nope"], "unknown strategy 'nope'"),
         (["run", "--duration", "0"], "duration must be a finite number of seconds > 0"),
         (["run", "--penalty", "-1"], "penalty must be a finite number >= 0, got -1.0"),
-        (["run", "--control-port", "0"], "control_port must be between 1 and 65535, got 0"),
-        (["run", "--base-port", "65535"], "base_port 65535 leaves no room for 3 balancers"),
+        (["run", "--control-port", "0"], "--control-port must be between 1 and 65535, got 0"),
+        (["run", "--base-port", "65535"], "--base-port 65535 leaves no room for 3 balancers"),
         (["load", "--url", "127.0.0.1:9"], "url must be an http:// or https:// URL with a host"),
+        (["load", "--url", "http://127.0.0.1:9/", "--requests", "0"], "--requests must be >= 1"),
+        (["serve", "--tier", "T1", "--penalty", "nan"], "--penalty must be a number in [0, 1e+06]"),
+        (["serve", "--tier", "T1", "--penalty", "inf"], "--penalty must be a number in [0, 1e+06]"),
+        (["run", "--penalty", "nan"], "--penalty must be a finite number >= 0, got nan"),
+        (
+            ["serve", "--tier", "T1", "--strategy", "thompson", "--param", "prior_alpha=nan"],
+            "parameter prior_alpha must be a number in [0.001, 1e+06], got nan",
+        ),
+        (
+            ["run", "--strategy", "kl_ucb", "--param", "tolerance=1e-308"],
+            "parameter tolerance must be a number in [1e-12, 0.5), got 1e-308",
+        ),
+        (
+            ["serve", "--upstreams", "http://127.0.0.1:4000"],
+            "upstream 'http://127.0.0.1:4000': give host:port without a scheme",
+        ),
+        (["serve", "--upstreams", "127.0.0.1:4_000"], "port '4_000' is not a number in 1..65535"),
+        (
+            ["serve", "--upstreams", "127.0.0.1:\uff14\uff10\uff10\uff10"],
+            "is not a number in 1..65535",
+        ),
+        (["serve", "--tier", "T1", "--db", "/proc/version"], "run database '/proc/version'"),
+        (["sim", "--penalty", "inf", "--no-store"], "--penalty must be a number in [0, 1e+06]"),
+        (
+            ["serve", "--tier", "T1", "--strategy", "sliding_window_ucb", "--param", "window=1e29"],
+            "parameter window must be an integer in 1..1000000, got '1e29'",
+        ),
     ],
 )
 def test_bad_arguments_exit_2_with_one_line(

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from banditlb.cli.main import main
+from banditlb.store import connect
 
 
 def run_main(argv: list[str]) -> int:
@@ -68,6 +69,7 @@ def test_dashboard_on_a_busy_port_or_a_folder_is_one_error_line(
         taken.listen()
         port = taken.getsockname()[1]
         db = str(tmp_path / "runs.db")
+        connect(db).close()
         assert run_main(["dashboard", "--db", db, "--port", str(port)]) == 2
         err = capsys.readouterr().err
         assert err.startswith(f"error: cannot listen on 127.0.0.1:{port}: ")

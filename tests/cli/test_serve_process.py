@@ -104,7 +104,7 @@ async def test_sigterm_finishes_in_flight_requests_and_flushes_the_store(tmp_pat
         (["--log-level", "loud"], "log level must be one of debug, info, warning, error, critical"),
         (["--grace", "0"], "grace must be a finite number of seconds > 0, got 0.0"),
         (["--grace", "inf"], "grace must be a finite number of seconds > 0, got inf"),
-        (["--max-in-flight", "0"], "max_in_flight must be >= 1, got 0"),
+        (["--max-in-flight", "0"], "--max-in-flight must be >= 1, got 0"),
     ],
 )
 def test_bad_serve_options_exit_2_with_one_line(

@@ -17,6 +17,7 @@ import pytest
 from dashboard_doubles import LIVE_ID, make_store
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from banditlb.colours import strategy_colour
 from banditlb.dashboard import create_dashboard_app, dashboard_routes
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -172,11 +173,29 @@ def test_compare_renders_stored_runs(page: Page, stored: tuple[str, dict[str, st
     ]
     assert page.evaluate("document.getElementById('chart-scores').data.length") == 2
     assert page.evaluate("document.getElementById('chart-curves').data.length") == 5
+    assert axis_titles(page, "chart-curves") == ["requests", "regret (points)"]
+    assert axis_titles(page, "chart-scores") == ["mean score"]
+    colours = httpx.get(f"{url}/api/compare?{query}").json()["colours"]
+    bars = page.evaluate(
+        "document.getElementById('chart-scores').data.map((t) => [t.name, t.marker.color])"
+    )
+    assert bars == [[name, strategy_colour(name)] for name in sorted(colours)]
+    lines = page.evaluate("document.getElementById('chart-curves').data.map((t) => t.line.color)")
+    assert set(lines) == {strategy_colour("thompson"), strategy_colour("round_robin")}
     assert "run=" in page.url
     with page.expect_download() as download:
         page.click("[data-png='chart-scores']")
     assert download.value.suggested_filename == "banditlb-chart-scores.png"
     shot(page, "compare")
+
+
+def axis_titles(page: Page, chart: str) -> list[str]:
+    """The axis titles Plotly drew for `chart` (x first), as rendered text in the page."""
+    titles: list[str] = page.evaluate(
+        f"Array.from(document.querySelectorAll('#{chart} .g-xtitle, #{chart} .g-ytitle'))"
+        ".map((node) => node.textContent).filter((text) => text)"
+    )
+    return titles
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,7 @@ import httpx
 import pytest
 from dashboard_doubles import EMPTY_ID, LIVE_ID, make_store
 
+from banditlb.colours import strategy_colour
 from banditlb.dashboard import create_dashboard_app
 
 pytestmark = pytest.mark.anyio
@@ -73,6 +74,17 @@ async def test_attempts_are_paged_with_a_limit_of_1000(client: httpx.AsyncClient
         assert response.json()["error"]
 
 
+async def test_offsets_beyond_sqlite_integers_are_400(client: httpx.AsyncClient) -> None:
+    """An offset too large for SQLite is a 400 naming the range, on attempts and runs alike."""
+    for path in (f"/api/runs/{LIVE_ID}/attempts", "/api/runs"):
+        for offset in (2**63, 10**30):
+            response = await client.get(f"{path}?offset={offset}")
+            assert response.status_code == 400, (path, offset)
+            assert response.json()["error"].startswith("offset must be between 0 and ")
+    last = await client.get(f"/api/runs/{LIVE_ID}/attempts?offset={2**63 - 1}")
+    assert (last.status_code, last.json()["attempts"]) == (200, [])
+
+
 async def test_attempts_as_csv(client: httpx.AsyncClient) -> None:
     """format=csv streams the whole run (a header and one line per attempt) as a download."""
     response = await client.get(f"/api/runs/{LIVE_ID}/attempts?format=csv")
@@ -110,6 +122,10 @@ async def test_compare_groups_by_strategy_and_tier(
     assert cells["round_robin", "T1"]["best"] is False
     assert cells["round_robin", "T1"]["ci95"] is None
     assert body["curves"][0]["regret"] == pytest.approx([0.0, 20 / 3, 40 / 3, 20.0])
+    assert body["colours"] == {
+        "thompson": strategy_colour("thompson"),
+        "round_robin": strategy_colour("round_robin"),
+    }
     assert (await client.get("/api/compare")).status_code == 400
     assert (await client.get("/api/compare?run=x")).status_code == 400
     assert (await client.get("/api/compare?run=20261127-201500-ffff")).status_code == 404
@@ -161,6 +177,7 @@ async def test_a_sweep_is_listed_and_compared_by_its_label(
         ("random", False),
     ]
     assert [c["score"] for c in body["cells"]] == pytest.approx([0.92, 0.71], abs=1e-15)
+    assert body["colours"] == {s: strategy_colour(s) for s in ("thompson", "random")}
     assert body["cells"][0]["pct_oracle"] == pytest.approx(92.0)
     assert [len(c["requests"]) for c in body["curves"]] == [101, 101]
     assert body["curves"][1]["regret"][-1] == pytest.approx(100.0 - 92.0)
@@ -231,10 +248,10 @@ async def test_a_missing_database_lists_nothing(tmp_path: Path) -> None:
 
 async def test_a_database_of_another_version_is_503(tmp_path: Path) -> None:
     """A run file this banditlb cannot read is a 503 JSON error naming the version."""
-    import sqlite3
+    from banditlb.store.schema import connect, migrate
 
-    raw = sqlite3.connect(tmp_path / "old.db")
-    raw.execute("PRAGMA user_version = 1")
+    raw = connect(tmp_path / "old.db", migrate_schema=False)
+    migrate(raw, target=1)
     raw.close()
     app = create_dashboard_app(tmp_path / "old.db")
     transport = httpx.ASGITransport(app=app)

@@ -150,7 +150,7 @@ def test_percentile_nearest_rank() -> None:
         ({"rps": 0.0}, "rps must be a finite number > 0, got 0.0"),
         ({"requests": -1}, "requests must be >= 0, got -1"),
         ({"body": "xml"}, "body must be 'raw' or 'json', got 'xml'"),
-        ({"max_in_flight": 0}, "max_in_flight must be >= 1, got 0"),
+        ({"max_in_flight": 0}, "--max-in-flight must be >= 1, got 0"),
         ({"referee": "http://x"}, r"a referee needs a tier \(--tier T1\) to reset and score"),
         ({"penalty": -0.5}, "penalty must be a finite number >= 0, got -0.5"),
         ({"url": "notaurl"}, "url must be an http:// or https:// URL with a host, got 'notaurl'"),

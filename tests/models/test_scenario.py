@@ -424,3 +424,11 @@ def test_new_limit_kinds_and_headers_load() -> None:
     # The tightest sustained rate: concurrency 2 / 0.2 s = 10, sinusoid at 0 = 3 + 2 sin(1).
     assert limiter.capacity(0.0) == pytest.approx(min(3 / 2.5, 4, 4, 4, 10, 3 + 2 * 0.841471, 4))
     assert loaded.limits[7].build(0.2).capacity(25.0) == pytest.approx(1 / 0.2)
+
+
+def test_non_utf8_scenario_file_is_a_scenario_error(tmp_path: Path) -> None:
+    """A scenario file in Latin-1 (not UTF-8) is a ScenarioError naming the file, no traceback."""
+    bad = tmp_path / "latin.toml"
+    bad.write_bytes('name = "caf\u00e9"\n'.encode("latin-1"))
+    with pytest.raises(ScenarioError, match=r"latin\.toml: file: is not UTF-8 text"):
+        scenario.load(bad)

@@ -193,7 +193,7 @@ def test_cli_bad_database_or_output_exits_2_with_one_line(
     junk = tmp_path / "junk.db"
     junk.write_text("not a database, only text " * 40)
     cases = [
-        (["runs", "--db", str(tmp_path)], "is a directory"),
+        (["runs", "--db", str(tmp_path)], "is not a file"),
         (["runs", "--db", str(junk)], "file is not a database"),
         (["export", run_id, "--db", str(junk)], "file is not a database"),
         (["export", run_id, "--db", str(db_path), "--out", str(tmp_path)], "is a directory"),

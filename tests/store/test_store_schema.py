@@ -88,7 +88,7 @@ def test_file_that_is_not_sqlite_is_a_store_error(tmp_path: Path) -> None:
     junk.write_text("not a database at all, just some text that is long enough" * 20)
     with pytest.raises(StoreError, match=r"junk\.db.*not usable: file is not a database"):
         connect(junk)
-    with pytest.raises(StoreError, match=r"junk\.db.*not usable: file is not a database"):
+    with pytest.raises(StoreError, match=r"junk\.db.* not a banditlb run store .*not a database"):
         connect_readonly(junk)
 
 

@@ -64,8 +64,14 @@ def test_bad_parameter_names_the_parameter(name: str, params: dict[str, float], 
 def test_string_parameters_are_coerced_then_validated() -> None:
     """CLI strings are coerced to the field type and still validated."""
     assert config_params(make_config("planner", {"window": "2.0"}))["window"] == 2.0
-    with pytest.raises(ConfigError, match="parameter window must be a float, got 'x'"):
+    with pytest.raises(
+        ConfigError, match=r"parameter window must be (a number|a number in .*), got 'x'"
+    ):
         make_config("planner", {"window": "x"})
+    with pytest.raises(
+        ConfigError, match=r"parameter exploration must be a number in \[0, 1000\], got 'x'"
+    ):
+        make_config("ucb1", {"exploration": "x"})
 
 
 def test_unknown_parameter_is_named() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from banditlb.balancer.app import BalancerState, create_app
 from banditlb.balancer.balancer import Balancer, Delivery
 from banditlb.balancer.downstream import Downstream, HttpDownstream
+from banditlb.balancer.lean_downstream import LeanDownstream
 from banditlb.balancer.recording import AttemptRecord, MemoryRecorder, NullRecorder, Recorder
 from banditlb.balancer.settings import BalancerSettings, Upstream
 from banditlb.balancer.stats import LiveStats
@@ -17,6 +18,7 @@ __all__ = [
     "Delivery",
     "Downstream",
     "HttpDownstream",
+    "LeanDownstream",
     "LiveStats",
     "MemoryRecorder",
     "NullRecorder",

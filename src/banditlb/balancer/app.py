@@ -1,7 +1,8 @@
 """The balancer's ASGI app: `create_app(settings)`; the lifespan owns every shared resource.
 
-The lifespan opens the aiohttp session, builds the strategy, router, `Balancer` and
-`LiveStats`, starts the recorder, and puts them on `app.state.balancer` as a `BalancerState`.
+The lifespan opens the upstream connection pool (`LeanDownstream`), builds the strategy,
+router, `Balancer` and `LiveStats`, starts the recorder, and puts them on
+`app.state.balancer` as a `BalancerState`.
 Routes: `POST /` (the game), `GET /healthz` (alive), `GET /readyz` (strategy built, 503 until),
 `GET /api/state` (settings, live stats, strategy), `GET /metrics` (Prometheus).
 Every error answer is JSON `{"error": "..."}`, unknown paths and methods included.
@@ -9,6 +10,7 @@ Every error answer is JSON `{"error": "..."}`, unknown paths and methods include
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import random
@@ -23,10 +25,16 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from banditlb.access import AccessPolicy
 from banditlb.balancer.balancer import Balancer, Delivery
-from banditlb.balancer.downstream import Downstream, HttpDownstream, make_session
-from banditlb.balancer.intake import OverloadedError, read_id
+from banditlb.balancer.downstream import Downstream
+from banditlb.balancer.fast_path import SubmitFastPath
+from banditlb.balancer.guard import AccessGuard
+from banditlb.balancer.intake import OverloadedError, StoreBehindError, read_id
+from banditlb.balancer.lean_downstream import LeanDownstream
+from banditlb.balancer.loops import new_mark, refuse_loop, via_value
 from banditlb.balancer.metrics import metrics_registry, metrics_route
 from banditlb.balancer.recording import NullRecorder, Recorder
 from banditlb.balancer.settings import BalancerSettings
@@ -52,6 +60,7 @@ class BalancerState:
     stats: LiveStats
     recorder: Recorder
     started_at: float  # Unix epoch seconds
+    mark: str  # this instance's name in Via headers (loop detection)
     in_flight: int = 0
 
 
@@ -87,15 +96,60 @@ async def submit(request: Request) -> JSONResponse:
             f"balancer overloaded: {state.in_flight} requests in flight, "
             f"max_in_flight is {state.settings.max_in_flight}"
         )
+    via = request.headers.get("via", "")
+    refuse_loop(via, state.mark)
+    if state.recorder.saturated(state.in_flight):  # backpressure: bounds what a crash can lose
+        raise StoreBehindError(
+            "balancer overloaded: the run store's writer is behind; retry shortly"
+        )
     state.in_flight += 1
     try:
         request_id = await read_id(request, state.settings.body_timeout)
-        delivery = await state.balancer.forward(request_id)
+        delivery = await state.balancer.forward(request_id, via)
     finally:
         state.in_flight -= 1
     if delivery.delivered or delivery.attempts:
         return delivery_response(delivery)
     return delivery_response(delivery, unblocked_in(state))
+
+
+def begin_shutdown(app: Starlette, grace: float) -> None:
+    """SIGTERM arrived: every request in flight must end within `grace` seconds (the attempt
+    still waiting then is cut short, recorded and answered; see `Balancer.stop_by`)."""
+    state: BalancerState | None = getattr(app.state, "balancer", None)
+    if state is not None:
+        state.balancer.stop_by(state.clock.now() + grace)
+
+
+class CancelledAnswer:
+    """ASGI wrapper: a request cancelled from outside (uvicorn's shutdown backstop) before its
+    answer started gets a JSON 503 instead of uvicorn's plain-text 500. Free on the happy path."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await self.app(scope, receive, send)
+        except asyncio.CancelledError:
+            if scope["type"] != "http":
+                raise
+            body = b'{"error": "balancer shutting down: the request was cut short"}'
+            try:
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 503,
+                        "headers": [
+                            (b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode()),
+                            (b"retry-after", b"1"),
+                        ],
+                    }
+                )
+                await send({"type": "http.response.body", "body": body})
+            except RuntimeError:  # the answer had already started: nothing more to say
+                raise asyncio.CancelledError from None
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -199,6 +253,7 @@ def create_app(
     its state provider).
     """
 
+    mark = new_mark()
     # Read at scrape time, by when `app` below is bound; None until the lifespan has run.
     registry = metrics_registry(lambda: getattr(app.state, "balancer", None))
 
@@ -207,9 +262,14 @@ def create_app(
         async with AsyncExitStack() as stack:
             sender = downstream
             if sender is None:
-                session = make_session(settings.max_in_flight, settings.attempt_timeout)
-                stack.push_async_callback(session.close)
-                sender = HttpDownstream(session, settings.upstreams, settings.attempt_timeout)
+                lean = LeanDownstream(
+                    settings.upstreams,
+                    settings.attempt_timeout,
+                    via=via_value(mark),
+                    max_idle=settings.max_in_flight,
+                )
+                stack.push_async_callback(lean.close)
+                sender = lean
             the_clock = clock or WallClock()
             n_arms = len(settings.upstreams)
             policy = strategy or build_strategy(
@@ -230,8 +290,9 @@ def create_app(
                 request_deadline=settings.request_deadline,
             )
             app.state.balancer = BalancerState(
-                settings, the_clock, policy, router, balancer, stats, the_recorder, time.time()
-            )
+                settings, the_clock, policy, router, balancer, stats, the_recorder,
+                started_at=time.time(), mark=mark,
+            )  # fmt: skip
             yield
 
     app = Starlette(
@@ -250,4 +311,10 @@ def create_app(
         },
         lifespan=lifespan,
     )
+    # Outermost first: CancelledAnswer, AccessGuard, SubmitFastPath, then Starlette's router.
+    app.add_middleware(SubmitFastPath, handler=submit, on_error=banditlb_error)
+    app.add_middleware(
+        AccessGuard, policy=AccessPolicy.for_bind(settings.host, settings.control_token)
+    )
+    app.add_middleware(CancelledAnswer)
     return app

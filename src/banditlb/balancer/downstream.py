@@ -43,9 +43,10 @@ _BODY_LIMIT = 64 * 1024  # answers are read (to keep the connection reusable) up
 
 
 class Downstream(Protocol):
-    """Deliver one attempt of `request_id` to upstream number `arm`."""
+    """Deliver one attempt of `request_id` to upstream number `arm`; `via` is the client
+    request's own `Via` header ("" when none), which a proxy passes on (loop detection)."""
 
-    async def send(self, arm: int, request_id: str) -> Outcome: ...
+    async def send(self, arm: int, request_id: str, via: str = "") -> Outcome: ...
 
 
 def outcome_for_exception(exc: BaseException, latency: float = 0.0) -> Outcome:
@@ -76,19 +77,27 @@ class HttpDownstream:
         session: aiohttp.ClientSession,
         upstreams: Sequence[Upstream],
         attempt_timeout: float,
+        *,
+        via: str | None = None,
     ) -> None:
         self._session = session
         self._urls = [URL(u.url) for u in upstreams]  # parsed once, not per attempt
         self._timeout = aiohttp.ClientTimeout(total=attempt_timeout)
         self._headers = {"Content-Type": "text/plain"}
+        self._via = via
+        if via is not None:  # loop detection: see `banditlb.balancer.loops`
+            self._headers["Via"] = via
 
-    async def send(self, arm: int, request_id: str) -> Outcome:
+    async def send(self, arm: int, request_id: str, via: str = "") -> Outcome:
+        headers = self._headers
+        if via and self._via is not None:  # the hops so far, then this balancer (RFC 9110)
+            headers = {**headers, "Via": f"{via}, {self._via}"}
         started = time.perf_counter()
         try:
             async with self._session.post(
                 self._urls[arm],
                 data=request_id.encode("ascii"),
-                headers=self._headers,
+                headers=headers,
                 timeout=self._timeout,
             ) as response:
                 await response.content.read(_BODY_LIMIT)

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from banditlb.errors import BanditLBError
 from banditlb.ids import parse_id
+
+log = logging.getLogger(__name__)
 
 MAX_BODY = 1024
 BODY_TIMEOUT_S = 5.0
@@ -48,11 +51,28 @@ class MediaTypeError(BanditLBError):
     http_status = 415
 
 
+class ClientGoneError(BanditLBError):
+    """The client hung up before its body arrived: nobody is left to answer (499, as nginx).
+
+    Common and harmless (a client timing out, a load generator stopping), so it is logged at
+    debug level only: an ERROR with a traceback per disconnect would flood the logs.
+    """
+
+    http_status = 499
+
+
 class OverloadedError(BanditLBError):
     """Too many requests in flight; nothing was sent downstream."""
 
     http_status = 503
     retry_after_s = 1  # sent as Retry-After (seconds): a client should back off, not hammer
+
+
+class StoreBehindError(BanditLBError):
+    """The run store's writer is too far behind; nothing was sent downstream."""
+
+    http_status = 503
+    retry_after_s = 1
 
 
 def _too_large(size: int | str) -> BodyTooLargeError:
@@ -75,6 +95,9 @@ async def read_body(request: Request, timeout: float = BODY_TIMEOUT_S) -> bytes:
         raise BodyTimeoutError(
             f"request body must arrive within {timeout:g} s; got {len(body)} bytes"
         ) from None
+    except ClientDisconnect:
+        log.debug("client disconnected mid-body", extra={"received": len(body)})
+        raise ClientGoneError(f"client disconnected after {len(body)} body bytes") from None
     return bytes(body)
 
 

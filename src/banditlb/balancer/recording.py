@@ -6,6 +6,10 @@ The contract, for anyone writing a recorder (the run store's SQLite recorder imp
   attempt's outcome is known. It is synchronous and must be non-blocking and O(1): queue the
   record (e.g. append to a bounded buffer) and persist it elsewhere, never do I/O inline.
   It must not raise; a recorder that cannot keep up drops records and counts the drops.
+- `saturated(in_flight)` says whether the recorder, counting one more record for each of the
+  `in_flight` client requests already admitted, is so far behind that the balancer should
+  refuse new ones (503 + Retry-After) until it catches up: the backpressure that keeps the
+  number of attempts a crash can lose bounded. Also O(1) and synchronous.
 - `await start()` runs once in the app's lifespan before the first request;
   `await close()` runs once at shutdown, after the last request, and flushes what is queued.
 
@@ -45,6 +49,8 @@ class Recorder(Protocol):
 
     def record(self, rec: AttemptRecord) -> None: ...
 
+    def saturated(self, in_flight: int) -> bool: ...
+
     async def start(self) -> None: ...
 
     async def close(self) -> None: ...
@@ -55,6 +61,9 @@ class NullRecorder:
 
     def record(self, rec: AttemptRecord) -> None:
         return None
+
+    def saturated(self, in_flight: int) -> bool:
+        return False
 
     async def start(self) -> None:
         return None
@@ -73,6 +82,9 @@ class MemoryRecorder:
 
     def record(self, rec: AttemptRecord) -> None:
         self.records.append(rec)
+
+    def saturated(self, in_flight: int) -> bool:
+        return False
 
     async def start(self) -> None:
         self.started = True

@@ -4,13 +4,33 @@ on a pre-bound socket (tests and in-process runs; port 0 picks a free port)."""
 from __future__ import annotations
 
 import asyncio
-import math
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from types import FrameType
 from typing import Any
 
 import uvicorn
+
+from banditlb.balancer.protocol import ServerLimits, connection_cap, guarded_protocol
+
+BACKSTOP_S = 1.0
+"""Seconds uvicorn waits past `grace` before it cancels what is still running: the app's own
+deadline (`Balancer.stop_by`) ends every request at `grace`, this is only a backstop."""
+
+
+class GracefulServer(uvicorn.Server):
+    """uvicorn's server that also tells the app, at the first SIGTERM/SIGINT, that the shutdown
+    grace has begun (`on_exit`), so requests in flight can end within it with an answer."""
+
+    def __init__(self, config: uvicorn.Config, on_exit: Callable[[], None] | None = None) -> None:
+        super().__init__(config)
+        self._on_exit = on_exit
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if not self.should_exit and self._on_exit is not None:
+            self._on_exit()
+        super().handle_exit(sig, frame)
 
 
 def json_log_config(level: str) -> dict[str, Any]:
@@ -41,12 +61,17 @@ def uvicorn_server(
     grace: float | None = None,
     log_level: str = "warning",
     json_logs: bool = False,
-) -> uvicorn.Server:
+    limits: ServerLimits | None = None,
+    on_exit: Callable[[], None] | None = None,
+) -> GracefulServer:
     """uvicorn for `app`; on SIGTERM/SIGINT it stops accepting, lets in-flight requests finish
     for up to `grace` seconds (None: as long as they take), then runs the lifespan's shutdown
     (which flushes the recorder). "auto" picks uvloop and httptools when installed (they are,
     with uvicorn[standard]); no access log, so nothing is formatted per request. `json_logs`
-    makes uvicorn's own lines JSON like banditlb's (the CLI sets it; tests leave it off)."""
+    makes uvicorn's own lines JSON like banditlb's (the CLI sets it; tests leave it off).
+    `limits` are the HTTP server's own (`protocol.ServerLimits`: header size and time,
+    connections); `on_exit` runs at the first SIGTERM/SIGINT (the app's `begin_shutdown`)."""
+    limits = limits or ServerLimits(max_connections=connection_cap())
     extra: dict[str, Any] = {"log_config": json_log_config(log_level)} if json_logs else {}
     config = uvicorn.Config(
         app,
@@ -54,14 +79,16 @@ def uvicorn_server(
         port=port,
         log_level=log_level,
         access_log=False,
+        proxy_headers=False,  # X-Forwarded-* are not trusted; saves a middleware per request
         loop="auto",
-        http="auto",
+        http=guarded_protocol(limits),
         ws="none",
         lifespan="on",
-        timeout_graceful_shutdown=None if grace is None else max(1, math.ceil(grace)),
+        timeout_keep_alive=limits.keep_alive,  # type: ignore[arg-type]
+        timeout_graceful_shutdown=None if grace is None else grace + BACKSTOP_S,  # type: ignore[arg-type]
         **extra,
     )
-    return uvicorn.Server(config)
+    return GracefulServer(config, on_exit)
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -82,12 +109,18 @@ def bind(host: str, port: int) -> socket.socket:
 
 @asynccontextmanager
 async def serve_in_background(
-    app: Any, host: str = "127.0.0.1", port: int = 0
+    app: Any,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    limits: ServerLimits | None = None,
+    grace: float | None = None,
+    on_exit: Callable[[], None] | None = None,
 ) -> AsyncIterator[str]:
     """Run `app` under uvicorn in this event loop; yields its base URL `http://host:port`."""
     sock = bind(host, port)
     bound_port = sock.getsockname()[1]
-    server = uvicorn_server(app, host, bound_port)
+    server = uvicorn_server(app, host, bound_port, limits=limits, grace=grace, on_exit=on_exit)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
         while not server.started:

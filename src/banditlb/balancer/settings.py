@@ -7,15 +7,19 @@ Every error is a `ConfigError` naming the bad value and the rule.
 
 from __future__ import annotations
 
+import ipaddress
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from banditlb.balancer.loops import check_not_own_upstream
 from banditlb.errors import ConfigError
 from banditlb.models import scenario as scenario_io
+from banditlb.models.spec import Scenario
 from banditlb.router import DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_REQUEST_DEADLINE, RetryRules
 from banditlb.strategies.registry import DEFAULT_STRATEGY, config_params, make_config
 
@@ -32,6 +36,16 @@ class Upstream:
     def url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}/"
+
+
+_SECONDS_OPTIONS = MappingProxyType(
+    {
+        "attempt_timeout": "--attempt-timeout",
+        "request_deadline": "--deadline",
+        "body_timeout": "body_timeout",
+    }
+)
+"""Each duration setting and the name users know it by in messages (the CLI option)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +68,7 @@ class BalancerSettings:
     label: str = ""
     tier: str = ""
     scenario: str = ""
+    control_token: str | None = None  # Bearer token for /api/state and /metrics (access.py)
 
     def __post_init__(self) -> None:
         if not self.upstreams:
@@ -62,14 +77,15 @@ class BalancerSettings:
         if len(set(names)) != len(names):
             dup = next(n for n in names if names.count(n) > 1)
             raise ConfigError(f"upstream names must be unique; {dup!r} is used twice")
-        for name in ("attempt_timeout", "request_deadline", "body_timeout"):
+        for name, option in _SECONDS_OPTIONS.items():
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0):
-                raise ConfigError(f"{name} must be a finite number of seconds > 0, got {value!r}")
+                raise ConfigError(f"{option} must be a finite number of seconds > 0, got {value!r}")
         if not 0 <= self.port <= 65535:
-            raise ConfigError(f"port must be between 0 and 65535, got {self.port}")
+            raise ConfigError(f"--port must be between 0 and 65535, got {self.port}")
         if self.max_in_flight < 1:
-            raise ConfigError(f"max_in_flight must be >= 1, got {self.max_in_flight}")
+            raise ConfigError(f"--max-in-flight must be >= 1, got {self.max_in_flight}")
+        check_not_own_upstream(((u.host, u.port) for u in self.upstreams), self.host, self.port)
         self.rules()  # RetryRules validates penalty and attempt counts
         # Validate the strategy name and parameters now, and freeze the parameters.
         make_config(self.strategy, self.params)
@@ -96,11 +112,33 @@ class BalancerSettings:
         }
 
 
-def _port(text: str, entry: str) -> int:
+_HOSTNAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})")
+
+
+def _host(text: str, entry: str) -> str:
+    """An IP address or a plain host name; a URL (`http://...`) or anything else is refused."""
+    if "://" in entry:
+        raise ConfigError(
+            f"upstream {entry!r}: give host:port without a scheme, e.g. 127.0.0.1:4000"
+        )
     try:
-        port = int(text)
+        ipaddress.ip_address(text)
+        return text
     except ValueError:
-        raise ConfigError(f"upstream {entry!r}: port {text!r} is not a number") from None
+        pass
+    if not (text.isascii() and _HOSTNAME.fullmatch(text)):
+        raise ConfigError(
+            f"upstream {entry!r}: host {text!r} must be an IP address or a host name"
+            " (ASCII letters, digits, '-' and '.')"
+        )
+    return text
+
+
+def _port(text: str, entry: str) -> int:
+    # int() would also take "4_000" and non-ASCII digits ("４０００"): only ASCII digits pass.
+    if not (text.isascii() and text.isdigit() and len(text) <= 5):
+        raise ConfigError(f"upstream {entry!r}: port {text!r} is not a number in 1..65535")
+    port = int(text)
     if not 1 <= port <= 65535:
         raise ConfigError(f"upstream {entry!r}: port {port} must be between 1 and 65535")
     return port
@@ -117,6 +155,7 @@ def parse_upstreams(text: str) -> tuple[Upstream, ...]:
         host = host.removeprefix("[").removesuffix("]")
         if not sep or not host or not ports:
             raise ConfigError(f"upstream {entry!r}: must be host:port or host:first-last")
+        host = _host(host, entry)
         first_text, dash, last_text = ports.partition("-")
         first = _port(first_text, entry)
         last = _port(last_text, entry) if dash else first
@@ -133,13 +172,13 @@ def parse_upstreams(text: str) -> tuple[Upstream, ...]:
 
 def tier_upstreams(
     tier: str,
-    scenario: str | Path | None = None,
+    scenario: Scenario | str | Path | None = None,
     *,
     host: str = "127.0.0.1",
     port_offset: int = 0,
 ) -> tuple[Upstream, ...]:
     """The servers of `tier` in a scenario (built-in default unless named), ports shifted."""
-    loaded = scenario_io.load(scenario)
+    loaded = scenario if isinstance(scenario, Scenario) else scenario_io.load(scenario)
     servers = loaded.tier(tier)
     if not servers:
         raise ConfigError(

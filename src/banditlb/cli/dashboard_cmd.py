@@ -7,12 +7,12 @@ from typing import Annotated
 
 import typer
 import uvicorn
-from rich.console import Console
 
+from banditlb.cli import output
 from banditlb.cli.runs_cmd import DbOption
 from banditlb.dashboard.app import create_dashboard_app
 from banditlb.errors import ConfigError
-from banditlb.store.schema import default_path
+from banditlb.store.schema import connect_readonly, default_path
 
 
 def listen(host: str, port: int) -> socket.socket:
@@ -35,16 +35,20 @@ def listen(host: str, port: int) -> socket.socket:
 def dashboard(
     db: DbOption = None,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on (0: any).")] = 8050,
+    port: Annotated[
+        int,
+        typer.Option(
+            min=0, max=65535, help="Port to listen on (0: any).", envvar="BANDITLB_DASHBOARD_PORT"
+        ),
+    ] = 8050,
 ) -> None:
     """Serve the dashboard over stored runs, read-only (no live balancer)."""
     path = db or default_path()
-    if path.exists() and not path.is_file():
-        raise ConfigError(f"run database {str(path)!r} is not a file")
+    connect_readonly(path).close()  # a missing or foreign file is refused now, not as 503s
     sock = listen(host, port)
     bound = sock.getsockname()[1]
     try:
-        Console().print(f"dashboard for {path} on http://{host}:{bound}/dashboard/compare")
+        output.console().print(f"dashboard for {path} on http://{host}:{bound}/dashboard/compare")
         config = uvicorn.Config(create_dashboard_app(path), log_level="warning")
         uvicorn.Server(config).run(sockets=[sock])
     finally:

@@ -6,13 +6,16 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from banditlb.cli import output
+from banditlb.cli.main import fail
 from banditlb.cli.runs_cmd import DbOption
 from banditlb.errors import StoreError
+from banditlb.store.attempts import count_attempts
 from banditlb.store.export import FORMATS, export_attempts
 from banditlb.store.run_ids import check_run_id
-from banditlb.store.schema import connect, default_path
+from banditlb.store.runs import get_run
+from banditlb.store.schema import connect_readonly, default_path
 
 
 def export(
@@ -31,12 +34,21 @@ def export(
     if not path.exists():
         raise StoreError(f"no run {run_id}: run database {str(path)!r} does not exist")
     target = out or Path(f"{run_id}.{fmt}")
-    conn = connect(path)
+    conn = connect_readonly(path)
     try:
+        run_row = get_run(conn, run_id=run_id)  # an unknown run is an error (exit 2)
+        if count_attempts(conn, run_id=run_id) == 0:
+            # Nothing to export is not success: say why, write no empty file, exit 1.
+            why = (
+                "simulated runs keep attempts only with `banditlb sim --store-attempts`"
+                if run_row.source == "simulated"
+                else "the balancer recorded none (no traffic, or --no-record)"
+            )
+            fail(f"run {run_id} has no stored attempts to export: {why}", status=1)
         count = export_attempts(conn, run_id=run_id, fmt=fmt, out=target)
     finally:
         conn.close()
-    Console().print(f"wrote {count} attempts of run {run_id} to {target}")
+    output.console().print(f"wrote {output.plural(count, 'attempt')} of run {run_id} to {target}")
 
 
 def register(app: typer.Typer) -> None:

@@ -7,9 +7,10 @@ import dataclasses
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from banditlb.access import TOKEN_ENV
+from banditlb.cli import output
 from banditlb.fleet import DEFAULT_CONTROL_PORT, Fleet
 from banditlb.fleet.run import serve_until_signalled
 from banditlb.models import scenario as scenario_io
@@ -38,24 +39,45 @@ def listening_table(fleet: Fleet) -> Table:
 
 
 def fleet(
+    *,
     scenario: Annotated[
         str, typer.Option(help="Scenario file or built-in name.", show_default=True)
     ] = scenario_io.DEFAULT_SCENARIO,
     host: Annotated[str, typer.Option(help="Address every socket binds.")] = "127.0.0.1",
     control_port: Annotated[
-        int, typer.Option(help="Port of the referee's control endpoint.", min=1, max=65535)
+        int,
+        typer.Option(
+            help="Port of the referee's control endpoint.",
+            min=1,
+            max=65535,
+            envvar="BANDITLB_CONTROL_PORT",
+        ),
     ] = DEFAULT_CONTROL_PORT,
     port_offset: Annotated[
         int, typer.Option(help="Added to every port (servers and control).")
     ] = 0,
     seed: Annotated[int | None, typer.Option(help="Override the scenario's seed.", min=0)] = None,
+    control_token: Annotated[
+        str | None,
+        typer.Option(
+            help="Require Authorization: Bearer TOKEN on the control endpoint.",
+            envvar=TOKEN_ENV,
+            show_envvar=True,
+        ),
+    ] = None,
 ) -> None:
     """Serve every downstream server of a scenario, plus the referee, until Ctrl-C."""
     loaded = scenario_io.load(scenario)
     if seed is not None:
         loaded = dataclasses.replace(loaded, seed=seed)
-    served = Fleet(loaded, host=host, control_port=control_port, port_offset=port_offset)
-    console = Console()
+    served = Fleet(
+        loaded,
+        host=host,
+        control_port=control_port,
+        port_offset=port_offset,
+        control_token=control_token or None,
+    )
+    console = output.console()
 
     def ready(started: Fleet) -> None:
         console.print(listening_table(started))

@@ -7,6 +7,7 @@ from typing import Annotated, cast
 
 import typer
 
+from banditlb.cli import output
 from banditlb.cli.load_report import load_progress, report_console, report_table
 from banditlb.cli.main import fail
 from banditlb.errors import ConfigError
@@ -32,6 +33,8 @@ def load(
 
     Exits with status 1 (one line on stderr) when requests were sent and none was answered.
     """
+    if requests < 1:
+        raise ConfigError(f"--requests must be >= 1, got {requests}")
     if body not in ("raw", "json"):
         raise ConfigError(f"--body must be raw or json, got {body!r}")
     plan = LoadPlan(
@@ -62,7 +65,10 @@ def load(
         )
     console.print(report_table([(tier or "-", "-", report)], title=f"load on {url}"))
     if report.errors or report.dropped:
-        console.print(f"{report.errors} requests got no answer; {report.dropped} were dropped")
+        console.print(
+            f"{output.plural(report.errors, 'request')} got no answer;"
+            f" {report.dropped} {'was' if report.dropped == 1 else 'were'} dropped"
+        )
 
 
 def register(app: typer.Typer) -> None:

@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from banditlb.cli import output
 from banditlb.harness.load import LoadReport
 
 COLUMNS = (
@@ -38,8 +39,7 @@ def load_progress() -> Progress:
 
 def report_console() -> Console:
     """A console wide enough for the report table even when output is not a terminal."""
-    console = Console()
-    return console if console.is_terminal else Console(width=max(console.width, 120))
+    return output.console()
 
 
 def _ms(seconds: float | None) -> str:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import importlib
 import sys
-from typing import NoReturn
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
+from banditlb import __version__
 from banditlb.errors import BanditLBError
 
 
@@ -26,6 +27,7 @@ def build_app() -> typer.Typer:
         scenarios_cmd,
         serve_cmd,
         sim_cmd,
+        strategies_cmd,
     )
 
     app = typer.Typer(
@@ -34,11 +36,26 @@ def build_app() -> typer.Typer:
         no_args_is_help=True,
         add_completion=False,
         pretty_exceptions_enable=False,
+        context_settings={"help_option_names": ["-h", "--help"]},
     )
 
     @app.callback()
-    def _root() -> None:
-        """banditlb: play the flaky-server game with bandit strategies, live or simulated."""
+    def _root(
+        version: Annotated[
+            bool,
+            typer.Option(
+                "--version",
+                "-V",
+                help="Print banditlb's version and exit.",
+                is_eager=True,
+                callback=_print_version,
+            ),
+        ] = False,
+    ) -> None:
+        """banditlb: play the flaky-server game with bandit strategies, live or simulated.
+
+        The run store is BANDITLB_DB (default: the user data dir's runs.db) unless --db says.
+        """
 
     for module in (
         scenarios_cmd,
@@ -48,12 +65,19 @@ def build_app() -> typer.Typer:
         run_cmd,
         sim_cmd,
         oracle_cmd,
+        strategies_cmd,
         runs_cmd,
         export_cmd,
         dashboard_cmd,
     ):
         module.register(app)
     return app
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"banditlb {__version__}\n")
+        raise typer.Exit
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
+
+from banditlb.cli import output
 
 
 def _ordinal(n: int) -> str:
@@ -16,7 +17,7 @@ def _ordinal(n: int) -> str:
 def oracle(
     *,
     scenario: Annotated[str, typer.Option(help="A scenario file or built-in name.")] = "default",
-    tier: Annotated[str, typer.Option(help="The tier to bound.")] = "T1",
+    tier: Annotated[str, typer.Option("--tier", "--tiers", help="The tier to bound.")] = "T1",
     penalty: Annotated[float, typer.Option(help="Points per attempt past the free ones.")] = 1.0,
     free_attempts: Annotated[int, typer.Option(help="Attempts per id that cost nothing.")] = 3,
     max_attempts: Annotated[int, typer.Option(help="Hard cap on attempts per id.")] = 10,
@@ -26,11 +27,12 @@ def oracle(
     rate: Annotated[
         float | None, typer.Option(help="Arrivals per second (default: the scenario's).")
     ] = None,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print JSON instead of a table.")
+    ] = False,
 ) -> None:
     """Print the best expected score per request any strategy could reach, and how."""
-    console = Console()
-    if not console.is_terminal:  # a pipe or file: do not squeeze the table into 80 columns
-        console = Console(width=max(console.width, 160))
+    console = output.console()
     from banditlb.oracle import oracle_bound  # scipy: only for the commands that need it
 
     bound = oracle_bound(
@@ -42,6 +44,26 @@ def oracle(
         horizon=horizon,
         rate=rate,
     )
+    if json_output:
+        output.print_json(
+            {
+                "tier": tier,
+                "score_per_request": bound.score_per_request,
+                "horizon": bound.horizon,
+                "slice_values": {"min": min(bound.slice_values), "max": max(bound.slice_values)},
+                "rate": bound.first.rate,
+                "servers": [
+                    {
+                        "server": name,
+                        "p": bound.p[k],
+                        "capacity": bound.capacity[k],  # infinity -> null
+                        "attempts_per_second": list(bound.first.x[k]),
+                    }
+                    for k, name in enumerate(bound.servers)
+                ],
+            }
+        )
+        return
     low, high = min(bound.slice_values), max(bound.slice_values)
     spread = "" if low == high else f" (slices from {low:.4f} to {high:.4f})"
     console.print(

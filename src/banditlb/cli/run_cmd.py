@@ -43,7 +43,9 @@ def run(
     rps: Annotated[float, typer.Option(help="Requests per second on each tier.")] = 10.0,
     scenario: Annotated[str, typer.Option(help="Scenario file or built-in name.")] = "default",
     base_port: Annotated[int, typer.Option(help="First balancer port (one per tier).")] = 8001,
-    control_port: Annotated[int, typer.Option(help="The referee's control port.")] = 3999,
+    control_port: Annotated[
+        int, typer.Option(help="The referee's control port.", envvar="BANDITLB_CONTROL_PORT")
+    ] = 3999,
     seed: Annotated[int, typer.Option(help="Seed for strategies and ids.")] = 0,
     penalty: Annotated[float, typer.Option(help="Penalty per attempt past the 3rd.")] = 1.0,
     db: Annotated[
@@ -90,6 +92,12 @@ def run(
     }
     title = f"{scenario}: {duration:g} s at {rps:g} req/s per tier, scored by the referee"
     console.print(report_table(rows, title=title, oracle=bounds))
+    where = f" --db {db}" if db is not None else ""
+    console.print(
+        "the balancers' dashboards stopped with the run; browse the stored runs with"
+        f" `banditlb dashboard{where}`",
+        highlight=False,
+    )
 
 
 def register(app: typer.Typer) -> None:

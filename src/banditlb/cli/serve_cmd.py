@@ -11,7 +11,8 @@ from typing import Annotated
 
 import typer
 
-from banditlb.balancer.app import create_app, state_document
+from banditlb.access import TOKEN_ENV
+from banditlb.balancer.app import begin_shutdown, create_app, state_document
 from banditlb.balancer.recording import Recorder
 from banditlb.balancer.serving import uvicorn_server
 from banditlb.balancer.settings import (
@@ -24,8 +25,10 @@ from banditlb.dashboard import dashboard_routes
 from banditlb.errors import ConfigError
 from banditlb.logs import LEVELS, configure_logging
 from banditlb.models import scenario as scenario_io
+from banditlb.models.spec import Scenario
 from banditlb.router import DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_REQUEST_DEADLINE
-from banditlb.store import SqliteRecorder, default_path, live_run
+from banditlb.store import SqliteRecorder, connect, default_path, live_run
+from banditlb.store.recorder import MAX_BACKLOG
 from banditlb.strategies.registry import DEFAULT_STRATEGY
 
 log = logging.getLogger(__name__)
@@ -46,7 +49,7 @@ def serve(
     upstream_host: Annotated[str, typer.Option(help="Host of the --tier servers.")] = "127.0.0.1",
     port_offset: Annotated[int, typer.Option(help="Added to the --tier servers' ports.")] = 0,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    port: Annotated[int, typer.Option(help="Port to listen on.", envvar="BANDITLB_PORT")] = 8000,
     strategy: Annotated[str, typer.Option(help="Strategy name.")] = DEFAULT_STRATEGY,
     param: Annotated[
         list[str] | None, typer.Option(help="Strategy parameter name=value (repeatable).")
@@ -73,6 +76,21 @@ def serve(
     record: Annotated[
         bool, typer.Option(help="Record every attempt in the run store (off the request path).")
     ] = True,
+    store_backlog: Annotated[
+        int,
+        typer.Option(
+            help="Most recorded attempts not yet in the store (what a crash can lose); "
+            "beyond it new requests get 503 + Retry-After."
+        ),
+    ] = MAX_BACKLOG,
+    control_token: Annotated[
+        str | None,
+        typer.Option(
+            help="Require Authorization: Bearer TOKEN on /api/state and /metrics.",
+            envvar=TOKEN_ENV,
+            show_envvar=True,
+        ),
+    ] = None,
     log_level: Annotated[
         str, typer.Option(help=f"Log level: {', '.join(LEVELS)}. Logs are JSON on stderr.")
     ] = "warning",
@@ -80,8 +98,9 @@ def serve(
     """Run the balancer (POST / with an id; GET /healthz, /readyz, /metrics, /api/state)."""
     if (upstreams is None) == (tier is None):
         raise ConfigError("give exactly one of --upstreams or --tier")
-    if tier is not None:
-        servers = tier_upstreams(tier, scenario, host=upstream_host, port_offset=port_offset)
+    world = scenario_io.load(scenario) if tier is not None else None
+    if tier is not None and world is not None:
+        servers = tier_upstreams(tier, world, host=upstream_host, port_offset=port_offset)
     else:
         servers = parse_upstreams(upstreams or "")
     settings = BalancerSettings(
@@ -96,24 +115,40 @@ def serve(
         port=port,
         label=label or (tier or "balancer"),
         tier=tier or "",
-        scenario=scenario or ("default" if tier else ""),
+        # stored by its name, as `sim` stores it, whether given as a file or a built-in name
+        scenario=world.name if world is not None else "",
         max_in_flight=max_in_flight,
+        control_token=control_token or None,
     )
+    if store_backlog < 1:
+        raise ConfigError(f"--store-backlog must be >= 1, got {store_backlog}")
     if not (math.isfinite(grace) and grace > 0):
-        raise ConfigError(f"grace must be a finite number of seconds > 0, got {grace!r}")
+        raise ConfigError(f"--grace must be a finite number of seconds > 0, got {grace!r}")
     configure_logging(log_level)  # last check; it is also the first side effect
     store_path = db or default_path()
-    bound = tier_bound(settings, tier)
+    bound = tier_bound(world, tier, settings.penalty)
     recorder: Recorder | None = None
     if record:
-        sqlite = SqliteRecorder(store_path, run=live_run(settings.summary()), penalty=penalty)
+        connect(store_path).close()  # a bad --db fails now with one line, not in the lifespan
+        sqlite = SqliteRecorder(
+            store_path,
+            run=live_run(settings.summary()),
+            penalty=penalty,
+            max_backlog=store_backlog,
+        )
         if bound is not None:
             sqlite.add_totals({"oracle_per_request": bound})  # `runs` shows "% of oracle"
         recorder = sqlite
     dashboard = dashboard_routes(store_path, state_document, oracle_per_request=bound)
     app = create_app(settings, recorder=recorder, extra_routes=dashboard)
     server = uvicorn_server(
-        app, settings.host, settings.port, grace=grace, log_level=log_level.lower(), json_logs=True
+        app,
+        settings.host,
+        settings.port,
+        grace=grace,
+        log_level=log_level.lower(),
+        json_logs=True,
+        on_exit=lambda: begin_shutdown(app, grace),
     )
     log.info(
         "serving",
@@ -128,14 +163,13 @@ def serve(
     server.run()  # uvicorn's own loop factory: uvloop when installed
 
 
-def tier_bound(settings: BalancerSettings, tier: str | None) -> float | None:
+def tier_bound(world: Scenario | None, tier: str | None, penalty: float) -> float | None:
     """The oracle's score per request for a scenario tier (the dashboard's regret baseline)."""
-    if tier is None:
+    if tier is None or world is None:
         return None
     from banditlb.oracle import oracle_bound  # scipy: loaded only when there is a tier
 
-    world = scenario_io.load(settings.scenario)
-    return oracle_bound(world, tier, penalty=settings.penalty).score_per_request
+    return oracle_bound(world, tier, penalty=penalty).score_per_request
 
 
 def is_loopback(host: str) -> bool:

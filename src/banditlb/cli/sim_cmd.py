@@ -9,13 +9,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from banditlb.cli import output
 from banditlb.errors import ConfigError
 from banditlb.router import RetryRules
-
-RANDOM_PREFIX = "random:"
 
 if TYPE_CHECKING:  # the simulator, scipy and matplotlib load only when `sim` runs
     from banditlb.oracle import OracleResult
@@ -35,10 +33,18 @@ def parse_params(items: list[str]) -> dict[str, dict[str, Any]]:
     return params
 
 
+RANDOM_PREFIX = "random:"
+
+
 def sim(
     *,
     strategies: Annotated[
-        str, typer.Option(help="'all' or a comma-separated list of strategy names.")
+        str,
+        typer.Option(
+            "--strategies",
+            "--strategy",
+            help="'all' or a comma-separated list of strategy names (see `banditlb strategies`).",
+        ),
     ] = "all",
     scenario: Annotated[
         str,
@@ -48,9 +54,19 @@ def sim(
     ] = "default",
     tiers: Annotated[
         str | None,
-        typer.Option(help="Comma-separated tiers to run (default: all of the scenario's)."),
+        typer.Option(
+            "--tiers",
+            "--tier",
+            help="Comma-separated tiers to run (default: every tier of the scenario).",
+            show_default=False,
+        ),
     ] = None,
-    seeds: Annotated[int, typer.Option(help="Number of seeds (0, 1, ..., N-1).")] = 30,
+    seeds: Annotated[
+        int, typer.Option(help="Number of seeds (--seed-offset, ..., --seed-offset + N - 1).")
+    ] = 30,
+    seed_offset: Annotated[
+        int, typer.Option(min=0, help="First seed (run more seeds later without repeats).")
+    ] = 0,
     requests: Annotated[int, typer.Option(help="Client requests per run.")] = 10_000,
     penalty: Annotated[float, typer.Option(help="Points per attempt past the free ones.")] = 1.0,
     free_attempts: Annotated[int, typer.Option(help="Attempts per id that cost nothing.")] = 3,
@@ -63,9 +79,9 @@ def sim(
         typer.Option(help="A strategy parameter, strategy.key=value; repeatable."),
     ] = None,
     jobs: Annotated[int | None, typer.Option(help="Worker processes (default: all cores).")] = None,
-    out: Annotated[Path, typer.Option(help="Directory for CSV, Parquet and PNG files.")] = Path(
-        "results/sim"
-    ),
+    out: Annotated[
+        Path, typer.Option(help="Directory for CSV, Parquet and PNG files (made if missing).")
+    ] = Path("results/sim"),
     db: Annotated[
         Path | None, typer.Option(help="Run store for the runs (default: the user data dir).")
     ] = None,
@@ -76,6 +92,9 @@ def sim(
             help="Also store every run's attempts, for replay (runs each simulation again,"
             " traced; a full sweep would be tens of millions of rows)."
         ),
+    ] = False,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print the summary as JSON instead of tables.")
     ] = False,
     reference: Annotated[
         str | None,
@@ -94,33 +113,26 @@ def sim(
     from banditlb.sim.sweep import SweepSpec, parse_strategies, run_sweep, seeds_from_count
     from banditlb.sim.world import resolve_scenario
 
-    console = Console()
-    if not console.is_terminal:  # a pipe or file: do not squeeze the tables into 80 columns
-        console = Console(width=max(console.width, 110))
+    console = output.console()
     if jobs is not None and jobs < 1:  # checked here too, so no progress bar is left behind
-        raise ConfigError(f"jobs must be >= 1, got {jobs}")
+        raise ConfigError(f"--jobs must be >= 1, got {jobs}")
     if store_attempts and not store:
         raise ConfigError("--store-attempts stores into the run store; drop --no-store")
     if rate is not None and not (math.isfinite(rate) and rate > 0):
-        raise ConfigError(f"rate must be a finite number > 0 requests/s, got {rate!r}")
-    tier_names = (
-        None
-        if tiers is None
-        else tuple(dict.fromkeys(t.strip() for t in tiers.split(",") if t.strip()))
-    )
-    if tier_names == ():
-        raise ConfigError("--tiers is empty; give comma-separated tier names")
+        raise ConfigError(f"--rate must be a finite number > 0 requests/s, got {rate!r}")
     if scenario.startswith(RANDOM_PREFIX):
         from banditlb.cli.sim_family import sim_family
 
         if store_attempts:
             raise ConfigError("--store-attempts is not available with random: scenarios")
+        if json_output:
+            raise ConfigError("--json is not available with random: scenarios (see robustness.csv)")
         sim_family(
             scenario.removeprefix(RANDOM_PREFIX),
             console=console,
             strategies=parse_strategies(strategies),
-            tiers=tier_names,
-            seeds=seeds_from_count(seeds),
+            tiers=None if tiers is None else parse_tiers(tiers, ("T2", "T3")),
+            seeds=seeds_from_count(seeds, seed_offset),
             requests=requests,
             rules=RetryRules(
                 free_attempts=free_attempts, penalty=penalty, max_attempts=max_attempts
@@ -140,8 +152,8 @@ def sim(
     spec = SweepSpec(
         scenario=world,
         strategies=parse_strategies(strategies),
-        tiers=tuple(world.tiers()) if tier_names is None else tier_names,
-        seeds=seeds_from_count(seeds),
+        tiers=parse_tiers(tiers, world.tiers()),
+        seeds=seeds_from_count(seeds, seed_offset),
         requests=requests,
         rules=RetryRules(free_attempts=free_attempts, penalty=penalty, max_attempts=max_attempts),
         rate=rate,
@@ -160,7 +172,9 @@ def sim(
         MofNCompleteColumn(),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, console=console, transient=True) as progress:
+    with Progress(
+        *columns, console=output.console(stderr=True), transient=True, disable=json_output
+    ) as progress:
         bar = progress.add_task("runs", total=len(spec.tasks()))
 
         def advance(_: SimResult) -> None:
@@ -169,8 +183,9 @@ def sim(
         result = run_sweep(spec, jobs=jobs, on_result=advance)
     elapsed = time.perf_counter() - started
     summaries = report.summarize(result.runs, result.oracles)
-    for tier, rows in summaries.items():
-        console.print(report.tier_table(tier, rows, result.oracles.get(tier)))
+    if not json_output:
+        for tier, rows in summaries.items():
+            console.print(report.tier_table(tier, rows, result.oracles.get(tier)))
     written = [
         *report.write_runs(result.runs, out),
         report.write_summary(summaries, out),
@@ -190,13 +205,37 @@ def sim(
         )
         written.append(path)
     total = len(result.runs) * spec.requests
+    if json_output:
+        output.print_json(
+            {
+                "scenario": world.name,
+                "tiers": list(spec.tiers),
+                "seeds": list(spec.seeds),
+                "requests": spec.requests,
+                "oracle": {t: o.score_per_request for t, o in result.oracles.items()},
+                "summary": [row.as_row() for rows in summaries.values() for row in rows],
+                "written": [str(path) for path in written],
+                "sweep": label or None,
+            }
+        )
+        return
     console.print(
-        f"{len(result.runs)} runs, {total:,} requests in {elapsed:.1f} s; wrote "
-        + ", ".join(str(path) for path in written),
+        f"{output.plural(len(result.runs), 'run')}, {output.plural(total, 'request')} in"
+        f" {elapsed:.1f} s; wrote " + ", ".join(str(path) for path in written),
         highlight=False,
     )
     if label:
         console.print(f"stored as sweep {label}", highlight=False)
+
+
+def parse_tiers(text: str | None, known: Sequence[str]) -> tuple[str, ...]:
+    """`--tiers`: the scenario's tiers when not given; a tier named twice is run once."""
+    if text is None:
+        return tuple(known)
+    tiers = tuple(dict.fromkeys(t.strip() for t in text.split(",") if t.strip()))
+    if not tiers:
+        raise ConfigError(f"--tiers {text!r} names no tier; the scenario has {', '.join(known)}")
+    return tiers
 
 
 def check_out_dir(out: Path) -> None:

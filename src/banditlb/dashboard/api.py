@@ -18,6 +18,7 @@ from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
+from banditlb.colours import strategy_colours
 from banditlb.errors import StoreError
 from banditlb.store.attempts import MAX_PAGE, count_attempts, iter_attempts, list_attempts
 from banditlb.store.compare import compare_runs, run_curve
@@ -60,7 +61,7 @@ class RunsApi:
 
     async def index(self, request: Request) -> Response:
         limit = _int_param(request, "limit", 50, low=1, high=MAX_PAGE)
-        offset = _int_param(request, "offset", 0, low=0)
+        offset = _int_param(request, "offset", 0, low=0, high=MAX_OFFSET)
         source = request.query_params.get("source") or None
         if source is not None and source not in SOURCES:
             raise ApiError(400, f"source must be one of {', '.join(SOURCES)}; got {source!r}")
@@ -87,7 +88,7 @@ class RunsApi:
         if fmt not in ("json", "csv"):
             raise ApiError(400, f"format must be json or csv; got {fmt!r}")
         paged = fmt == "json" or "limit" in request.query_params
-        offset = _int_param(request, "offset", 0, low=0)
+        offset = _int_param(request, "offset", 0, low=0, high=MAX_OFFSET)
         limit = _int_param(request, "limit", DEFAULT_PAGE, low=1, high=MAX_PAGE)
         if fmt == "csv":
             return await self._csv(run_id, offset=offset, limit=limit if paged else None)
@@ -137,6 +138,7 @@ class RunsApi:
                 "runs": [_brief(run) for run in runs],
                 "cells": [cell.to_dict() for cell in compare_runs(runs)],
                 "curves": [run_curve(conn, run=run).to_dict() for run in runs],
+                "colours": strategy_colours(run.strategy for run in runs),
             }
 
         return JSONResponse(await self._read(read))
@@ -150,7 +152,9 @@ class RunsApi:
                 found = compare_sweep(conn, label=label)
             except StoreError as exc:
                 raise ApiError(404, str(exc)) from exc
-            return {"unit": "per request", **found.to_dict()}
+            body = {"unit": "per request", **found.to_dict()}
+            body["colours"] = strategy_colours(cell["strategy"] for cell in body["cells"])
+            return body
 
         return JSONResponse(await self._read(read))
 
@@ -213,6 +217,10 @@ def _check(run_id: str) -> str:
     if not is_run_id(run_id):
         raise ApiError(400, f"bad run id {run_id[:40]!r}: looks like 20261127-201500-ab12")
     return run_id
+
+
+MAX_OFFSET = 2**63 - 1
+"""SQLite's largest INTEGER: a larger offset would overflow in the query (a 500, not a 400)."""
 
 
 def _int_param(

@@ -6,6 +6,11 @@ GET  /score?penalty=1              {"tiers": {tier: ...}, "total": {...}}
 POST /reset[?tier=T1]              clear one tier's ledger, or all
 GET  /servers                      [{name, tier, port, up, error_rate}, ...]
 POST /servers/{name}/down|up       close or re-open that server's listening socket
+
+Every route but /healthz goes through the fleet's `AccessPolicy` (`banditlb.access`): the
+Host header must name the fleet's bind address (DNS rebinding), POSTs from another site or
+origin are refused, and with a control token (`--control-token`, `BANDITLB_CONTROL_TOKEN`)
+every request needs `Authorization: Bearer <token>`. Refusals are JSON like the rest.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
+from banditlb.access import AccessDenied, AccessPolicy
 from banditlb.errors import BanditLBError
 from banditlb.fleet.http import Request, Response, error_response, json_response
 from banditlb.fleet.slot import ServerSlot
@@ -40,17 +46,42 @@ class _Rejected(Exception):
 class Control:
     """Routes control requests over the fleet's slots (by name) and ledgers (by tier)."""
 
-    def __init__(self, slots: Mapping[str, ServerSlot], ledgers: Mapping[str, Ledger]) -> None:
+    def __init__(
+        self,
+        slots: Mapping[str, ServerSlot],
+        ledgers: Mapping[str, Ledger],
+        policy: AccessPolicy | None = None,
+    ) -> None:
         self.slots = slots
         self.ledgers = ledgers
+        self.policy = policy or AccessPolicy()
 
     async def handle(self, request: Request) -> Response:
+        denied = self._denied(request)
+        if denied is not None:
+            headers = (("WWW-Authenticate", "Bearer"),) if denied.status == 401 else ()
+            return error_response(denied.status, denied.message, headers)
         try:
             return await self._route(request)
         except _Rejected as exc:
             return error_response(exc.status, exc.message)
         except BanditLBError as exc:  # e.g. a server's port was taken while it was down
             return error_response(409, str(exc))
+
+    def _denied(self, request: Request) -> AccessDenied | None:
+        if request.path.rstrip("/") == "/healthz":
+            return None
+        host = request.headers.get("host")
+        return (
+            self.policy.check_host(host)
+            or self.policy.check_origin(
+                request.method,
+                host,
+                request.headers.get("origin"),
+                request.headers.get("sec-fetch-site"),
+            )
+            or self.policy.check_token(request.headers.get("authorization"))
+        )
 
     async def _route(self, request: Request) -> Response:
         path = request.path.rstrip("/") or "/"

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from types import TracebackType
 
+from banditlb.access import AccessPolicy
 from banditlb.clock import Clock, WallClock
 from banditlb.errors import BanditLBError, ConfigError
 from banditlb.fleet.control import Control
@@ -43,6 +44,7 @@ class Fleet:
     `ephemeral=True` binds every socket (control included) to port 0; `address()` and
     `control_url` report the real ports once started. `port_offset` is added to every port the
     fleet binds, the control port included, so fleets with different offsets coexist.
+    `control_token` makes the control endpoint require `Authorization: Bearer <token>`.
     """
 
     def __init__(
@@ -56,6 +58,7 @@ class Fleet:
         port_offset: int = 0,
         fault_poll: float = 0.01,
         wall: Callable[[], float] = time.time,
+        control_token: str | None = None,
     ) -> None:
         if fault_poll <= 0:
             raise ConfigError(f"fault_poll must be > 0 seconds, got {fault_poll!r}")
@@ -77,7 +80,8 @@ class Fleet:
         port = 0 if ephemeral else _port(control_port + port_offset, "control")
         if port and port in {slot.listener.port for slot in self._slots.values()}:
             raise ConfigError(f"control port {port} is also a server port; pick another")
-        self._control = Listener("control", host, port, Control(self._slots, self._ledgers).handle)
+        control = Control(self._slots, self._ledgers, AccessPolicy.for_bind(host, control_token))
+        self._control = Listener("control", host, port, control.handle)
         self._supervisor: asyncio.Task[None] | None = None
         self._started = False
 
@@ -192,7 +196,7 @@ class Fleet:
 
 def _port(port: int, name: str) -> int:
     if not 1 <= port <= MAX_PORT:
-        raise ConfigError(f"{name}: port {port} is outside 1..{MAX_PORT} (check port_offset)")
+        raise ConfigError(f"{name}: port {port} is outside 1..{MAX_PORT} (check --port-offset)")
     return port
 
 

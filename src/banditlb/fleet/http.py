@@ -12,8 +12,8 @@ import json
 import logging
 import socket
 import struct
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 from http import HTTPStatus
 from typing import Any
@@ -31,12 +31,14 @@ GARBAGE = b"\x16\x03\x01\x00 this is not HTTP \xff\xfe\r\n\r\n"
 
 @dataclass(frozen=True, slots=True)
 class Request:
-    """One complete request: method, path, query parameters (last value wins) and body."""
+    """One complete request: method, path, query parameters (last value wins), body, and
+    headers (lower-case names, last value wins; the control endpoint's access checks read them)."""
 
     method: str
     path: str
     query: dict[str, str]
     body: bytes
+    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +112,9 @@ async def _read_request(
                 raise _BadRequest(413, f"body larger than {MAX_BODY} bytes")
         elif isinstance(event, h11.EndOfMessage) and head is not None:
             path, query = _parse_target(head.target)
-            return Request(head.method.decode("ascii", "replace"), path, query, bytes(body))
+            headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in head.headers}
+            method = head.method.decode("ascii", "replace")
+            return Request(method, path, query, bytes(body), headers)
         else:  # ConnectionClosed, or PAUSED which a well-behaved cycle never reaches
             return None
 

@@ -47,19 +47,19 @@ class LoadPlan:
         if self.referee is not None:
             check_http_url("referee", self.referee)
         if not (math.isfinite(self.rps) and self.rps > 0):
-            raise ConfigError(f"rps must be a finite number > 0, got {self.rps!r}")
+            raise ConfigError(f"--rps must be a finite number > 0, got {self.rps!r}")
         if self.requests < 0:
             raise ConfigError(f"requests must be >= 0, got {self.requests}")
         if self.body not in ("raw", "json"):
             raise ConfigError(f"body must be 'raw' or 'json', got {self.body!r}")
         if self.max_in_flight < 1:
-            raise ConfigError(f"max_in_flight must be >= 1, got {self.max_in_flight}")
+            raise ConfigError(f"--max-in-flight must be >= 1, got {self.max_in_flight}")
         if not self.timeout > 0:
-            raise ConfigError(f"timeout must be > 0 seconds, got {self.timeout!r}")
+            raise ConfigError(f"--timeout must be > 0 seconds, got {self.timeout!r}")
         if self.referee is not None and not self.tier:
             raise ConfigError("a referee needs a tier (--tier T1) to reset and score")
         if not (math.isfinite(self.penalty) and self.penalty >= 0):
-            raise ConfigError(f"penalty must be a finite number >= 0, got {self.penalty!r}")
+            raise ConfigError(f"--penalty must be a finite number >= 0, got {self.penalty!r}")
 
 
 def check_http_url(name: str, url: str) -> None:

@@ -47,16 +47,18 @@ class RunPlan:
     def __post_init__(self) -> None:
         if not (math.isfinite(self.duration) and self.duration > 0):
             raise ConfigError(
-                f"duration must be a finite number of seconds > 0, got {self.duration!r}"
+                f"--duration must be a finite number of seconds > 0, got {self.duration!r}"
             )
         if not (math.isfinite(self.rps) and self.rps > 0):
-            raise ConfigError(f"rps must be a finite number > 0, got {self.rps!r}")
+            raise ConfigError(f"--rps must be a finite number > 0, got {self.rps!r}")
         if not 1 <= self.base_port <= 65535:
-            raise ConfigError(f"base_port must be between 1 and 65535, got {self.base_port}")
+            raise ConfigError(f"--base-port must be between 1 and 65535, got {self.base_port}")
         if not 1 <= self.control_port <= 65535:
-            raise ConfigError(f"control_port must be between 1 and 65535, got {self.control_port}")
+            raise ConfigError(
+                f"--control-port must be between 1 and 65535, got {self.control_port}"
+            )
         if not (math.isfinite(self.penalty) and self.penalty >= 0):
-            raise ConfigError(f"penalty must be a finite number >= 0, got {self.penalty!r}")
+            raise ConfigError(f"--penalty must be a finite number >= 0, got {self.penalty!r}")
         make_config(
             self.strategy, self.params
         )  # unknown strategy or parameter: fail before starting
@@ -141,18 +143,21 @@ async def run_live(
     last_port = plan.base_port + len(tiers) - 1
     if last_port > 65535:
         raise ConfigError(
-            f"base_port {plan.base_port} leaves no room for {len(tiers)} balancers "
+            f"--base-port {plan.base_port} leaves no room for {_plural(len(tiers), 'balancer')} "
             f"(one port per tier, up to {last_port}); the last port must be <= 65535"
         )
     processes: list[ManagedProcess] = []
-    say(f"starting the fleet ({len(scenario.servers)} servers, control port {plan.control_port})")
+    say(
+        f"starting the fleet ({_plural(len(scenario.servers), 'server')},"
+        f" control port {plan.control_port})"
+    )
     async with Fleet(scenario, host=plan.host, control_port=plan.control_port) as fleet:
         try:
-            say(f"starting {len(tiers)} balancers from port {plan.base_port}")
+            say(f"starting {_plural(len(tiers), 'balancer')} from port {plan.base_port}")
             urls = await _start_balancers(plan, tiers, processes)
             for tier, url in zip(tiers, urls, strict=True):
                 say(f"{tier} dashboard: {url}/dashboard")
-            say(f"running {plan.requests} requests per tier at {plan.rps:g} req/s")
+            say(f"running {_plural(plan.requests, 'request')} per tier at {plan.rps:g} req/s")
             loads = [
                 LoadPlan(
                     url=f"{url}/",
@@ -189,3 +194,7 @@ def _tagged(on_progress: TierProgress | None, tier: str) -> Callable[[LoadProgre
         on_progress(tier, progress)
 
     return report
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun if count == 1 else noun + 's'}"

@@ -374,6 +374,10 @@ def load(ref: str | Path | None = None) -> Scenario:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
             raise ScenarioError(str(path), "file", f"cannot be read: {exc.strerror}") from None
+        except UnicodeDecodeError as exc:
+            raise ScenarioError(
+                str(path), "file", f"is not UTF-8 text (byte {exc.start}); save it as UTF-8 TOML"
+            ) from None
         return loads(text, str(path))
     name = str(ref)
     if name not in builtin_names():

@@ -141,7 +141,8 @@ def tier_table(tier: str, rows: Sequence[StrategySummary], oracle: OracleResult 
     """A rich table for one tier, best first; the best is marked ★ and its statistical ties ≈."""
     seeds = max((row.runs for row in rows), default=0)
     bound = f", oracle {oracle.score_per_request:.4f}/request" if oracle else ""
-    table = Table(title=f"Tier {tier} ({seeds} seeds{bound})", box=box.SIMPLE_HEAD)
+    seeds_text = f"{seeds} seed" if seeds == 1 else f"{seeds} seeds"
+    table = Table(title=f"Tier {tier} ({seeds_text}{bound})", box=box.SIMPLE_HEAD)
     table.add_column("strategy")
     for column in ("score/req", "95% CI", "% oracle", "paid/req", "429s", "p vs best", ""):
         table.add_column(column, justify="right", no_wrap=True)
@@ -155,7 +156,7 @@ def tier_table(tier: str, rows: Sequence[StrategySummary], oracle: OracleResult 
             f"{row.pct_oracle:.1f}%",
             f"{row.penalised_per_request:.3f}",
             f"{row.rate_limited_share:.1%}",
-            "-" if row.best else f"{row.p_vs_best:.2g}",
+            "-" if row.best else "n/a" if math.isnan(row.p_vs_best) else f"{row.p_vs_best:.2g}",
             mark,
             style="bold green" if row.best else "green" if row.near_best else None,
         )

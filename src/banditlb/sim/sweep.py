@@ -43,7 +43,7 @@ class SweepSpec:
         if not self.strategies or not self.tiers or not self.seeds:
             raise ConfigError("a sweep needs at least one strategy, one tier and one seed")
         if self.requests < 1:
-            raise ConfigError(f"requests must be >= 1, got {self.requests!r}")
+            raise ConfigError(f"--requests must be >= 1, got {self.requests!r}")
         for name in self.strategies:
             make_config(name, self.params.get(name))
         for name in self.params:
@@ -205,7 +205,7 @@ def run_sweep(
     """
     workers = (os.cpu_count() or 1) if jobs is None else jobs
     if workers < 1:
-        raise ConfigError(f"jobs must be >= 1, got {jobs!r}")
+        raise ConfigError(f"--jobs must be >= 1, got {jobs!r}")
     tasks = spec.tasks()
     runs: list[SimResult] = []
     if workers == 1 or len(tasks) == 1:
@@ -247,7 +247,7 @@ def _oracle(spec: SweepSpec, tier: str) -> OracleResult:
 def seeds_from_count(count: int, first: int = 0) -> tuple[int, ...]:
     """Seeds first, first+1, ..., first+count-1."""
     if count < 1:
-        raise ConfigError(f"seeds must be >= 1, got {count!r}")
+        raise ConfigError(f"--seeds must be >= 1, got {count!r}")
     return tuple(range(first, first + count))
 
 

@@ -6,14 +6,22 @@ O(1), no I/O. A background asyncio task started by `start()` wakes every `flush_
 one transaction on a worker thread (`asyncio.to_thread`) over its own SQLite connection.
 `close()` stops the task, writes what is left and stores the run's end time and totals.
 
-Crash window: a process killed without `close()` loses only the records still queued, i.e. at
-most the last 0.25 s of attempts or 500 attempts, whichever comes first (plus a batch being
-written at that instant, which SQLite rolls back whole), and the run keeps no end time or
-totals. A clean shutdown loses nothing. Readers (dashboard, CLI) use their own connections;
-WAL journaling means they never block this writer nor see a half-written batch.
+Crash window: a process killed without `close()` loses the records not yet committed: those
+queued plus the batch being written (SQLite rolls it back whole) — the `backlog`. Under light
+load that is at most the last `flush_interval` of attempts; at saturation the request path can
+queue attempts faster than one writer commits them (issue 9 measured 1,000–3,700 behind under
+wrk), so the bound is kept by backpressure instead: `saturated(in_flight)` turns true once the
+backlog plus one attempt per request in flight reaches `max_backlog` (2,000), and the balancer
+then refuses new client requests with 503 + Retry-After until the writer catches up
+(`app.submit`). A crash therefore loses at most `max_backlog` attempts, plus the retries
+(2nd, 3rd... attempts) of requests that were in flight, and never more than `max_queue`.
+The run keeps no end time or totals after a crash. A clean shutdown loses nothing. Readers
+(dashboard, CLI) use their own connections; WAL journaling means they never block this writer
+nor see a half-written batch.
 
-If the writer falls behind by more than `max_queue` records, new records are dropped and
-counted in `dropped` (the Recorder contract forbids blocking or raising on the request path).
+If the backlog ever reaches `max_queue` records (a writer that fails or stalls), new records
+are dropped and counted in `dropped` (the Recorder contract forbids blocking or raising on the
+request path); with backpressure on, only requests in flight can push it there.
 """
 
 from __future__ import annotations
@@ -38,6 +46,7 @@ log = logging.getLogger(__name__)
 
 FLUSH_INTERVAL_S = 0.25
 BATCH_SIZE = 500
+MAX_BACKLOG = 2_000
 MAX_QUEUE = 1_000_000
 
 
@@ -51,6 +60,7 @@ class SqliteRecorder:
         run: RunCreate,
         flush_interval: float = FLUSH_INTERVAL_S,
         batch_size: int = BATCH_SIZE,
+        max_backlog: int = MAX_BACKLOG,
         max_queue: int = MAX_QUEUE,
         free_attempts: int = 3,
         penalty: float = 1.0,
@@ -60,7 +70,9 @@ class SqliteRecorder:
         self.run = run
         self.flush_interval = flush_interval
         self.batch_size = batch_size
+        self.max_backlog = max_backlog
         self.max_queue = max_queue
+        self._in_write = 0  # records of the batch being written now
         self.tally = Tally(free_attempts=free_attempts, penalty=penalty)
         self.dropped = 0
         self.written = 0
@@ -85,9 +97,19 @@ class SqliteRecorder:
         """Records queued and not yet written."""
         return len(self._queue)
 
+    @property
+    def backlog(self) -> int:
+        """Records a crash now would lose: queued, plus the batch being written."""
+        return len(self._queue) + self._in_write
+
+    def saturated(self, in_flight: int) -> bool:
+        """Whether the backlog plus one record per request in flight (`in_flight`) has reached
+        `max_backlog`: the app then refuses new requests until the writer catches up."""
+        return len(self._queue) + self._in_write + in_flight >= self.max_backlog
+
     def record(self, rec: AttemptLike) -> None:
         """Queue one attempt; O(1), never blocks, never raises. Call from the event loop."""
-        if len(self._queue) >= self.max_queue:
+        if len(self._queue) + self._in_write >= self.max_queue:
             self.dropped += 1
             return
         self._queue.append(rec)
@@ -150,12 +172,16 @@ class SqliteRecorder:
         async with self._writing:
             if not self._queue or self._conn is None or self._stored is None:
                 return
-            batch = [self._queue.popleft() for _ in range(len(self._queue))]
+            batch = list(self._queue)
+            self._queue.clear()
+            self._in_write = len(batch)
             try:
                 await asyncio.to_thread(_write, self._conn, self._stored.id, batch)
             except Exception:
                 self.dropped += len(batch)
                 raise
+            finally:
+                self._in_write = 0
             self.written += len(batch)
             self.batches += 1
 

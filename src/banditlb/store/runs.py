@@ -91,17 +91,72 @@ def list_runs(
     limit: int = 50,
     offset: int = 0,
     source: str | None = None,
+    strategy: str | None = None,
+    tier: str | None = None,
+    label: str | None = None,
 ) -> list[Run]:
-    """Runs newest first, optionally only one source."""
+    """Runs newest first, optionally only one source, strategy, tier or label (sweep)."""
     if source is not None and source not in SOURCES:
         raise StoreError(f"run source must be one of {', '.join(SOURCES)}; got {source!r}")
-    where = "WHERE source = ?" if source else ""
-    args: tuple[Any, ...] = (source,) if source else ()
+    where, args = _filters(source=source, strategy=strategy, tier=tier, label=label)
     rows = conn.execute(
         f"SELECT {_COLUMNS} FROM runs {where} ORDER BY started_at DESC, id DESC LIMIT ? OFFSET ?",
         (*args, limit, offset),
     ).fetchall()
     return [_run(row) for row in rows]
+
+
+def _filters(**equal: str | None) -> tuple[str, tuple[Any, ...]]:
+    """`WHERE a = ? AND ...` for the columns given a value (names are ours, never user input)."""
+    chosen = {column: value for column, value in equal.items() if value is not None}
+    if not chosen:
+        return "", ()
+    return "WHERE " + " AND ".join(f"{c} = ?" for c in chosen), tuple(chosen.values())
+
+
+def delete_runs(
+    conn: sqlite3.Connection,
+    *,
+    run_ids: Sequence[str] = (),
+    label: str | None = None,
+    started_before: float | None = None,
+    keep_newest: int | None = None,
+) -> int:
+    """Delete runs (and their attempts) chosen by id, by sweep label, by age, or all but the
+    newest `keep_newest`; criteria combine with OR. One transaction; returns how many."""
+    ids = [check_run_id(run_id) for run_id in run_ids]
+    doomed: set[str] = set(ids)
+    if label is not None:
+        doomed.update(r[0] for r in conn.execute("SELECT id FROM runs WHERE label = ?", (label,)))
+    if started_before is not None:
+        doomed.update(
+            r[0]
+            for r in conn.execute("SELECT id FROM runs WHERE started_at < ?", (started_before,))
+        )
+    if keep_newest is not None:
+        doomed.update(
+            r[0]
+            for r in conn.execute(
+                "SELECT id FROM runs ORDER BY started_at DESC, id DESC LIMIT -1 OFFSET ?",
+                (keep_newest,),
+            )
+        )
+    known = {r[0] for r in conn.execute("SELECT id FROM runs")} if ids else set()
+    missing = [run_id for run_id in ids if run_id not in known]
+    if missing:
+        raise StoreError(f"no run {missing[0]} in this run store")
+    if not doomed:
+        return 0
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for run_id in sorted(doomed):
+            conn.execute("DELETE FROM attempts WHERE run_id = ?", (run_id,))
+            conn.execute("DELETE FROM runs WHERE id = ?", (run_id,))
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+    return len(doomed)
 
 
 def store_sim_result(

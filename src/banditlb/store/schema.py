@@ -7,6 +7,7 @@ Connections use WAL journaling so readers on their own connections never block t
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from pathlib import Path
@@ -58,8 +59,16 @@ MIGRATIONS: tuple[str, ...] = (_V1, _V2)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
+DB_ENV = "BANDITLB_DB"
+"""Environment variable naming the run store when a command gets no --db."""
+
+
 def default_path() -> Path:
-    """`runs.db` in the user's data directory (e.g. ~/.local/share/banditlb/runs.db)."""
+    """$BANDITLB_DB if set, else `runs.db` in the user's data directory
+    (e.g. ~/.local/share/banditlb/runs.db). Read at call time, never at import."""
+    chosen = os.environ.get(DB_ENV, "").strip()
+    if chosen:
+        return Path(chosen).expanduser()
     return Path(platformdirs.user_data_dir("banditlb")) / DB_FILENAME
 
 
@@ -81,6 +90,7 @@ def connect(path: Path | str, *, migrate_schema: bool = True) -> sqlite3.Connect
     try:
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA busy_timeout=10000")
+        _refuse_foreign(conn, target)
         _enable_wal(conn)
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
@@ -93,6 +103,20 @@ def connect(path: Path | str, *, migrate_schema: bool = True) -> sqlite3.Connect
         conn.close()
         raise
     return conn
+
+
+def _refuse_foreign(conn: sqlite3.Connection, target: Path) -> None:
+    """Refuse an SQLite file that holds tables but is not a banditlb store (before any write).
+
+    An empty file, a fresh database and a banditlb store of any version pass; anything else
+    would get our tables, our `user_version` and WAL journaling added to someone else's data.
+    """
+    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    if tables and not {"runs", "attempts"} <= tables:
+        raise StoreError(
+            f"{str(target)!r} is not a banditlb run store (an SQLite file with other tables);"
+            " give another --db"
+        )
 
 
 def _enable_wal(conn: sqlite3.Connection, *, attempts: int = 200, pause: float = 0.05) -> None:
@@ -113,10 +137,17 @@ def _enable_wal(conn: sqlite3.Connection, *, attempts: int = 200, pause: float =
 
 
 def connect_readonly(path: Path | str) -> sqlite3.Connection:
-    """A read-only connection for dashboards and exports; fails if the file does not exist."""
+    """A read-only connection (`mode=ro`) for `runs`, `export` and dashboards.
+
+    Never writes: no tables created, no `user_version` set, no switch to WAL. Refuses, with a
+    StoreError naming the file, a path that does not exist, a file that is not SQLite, an
+    SQLite file that is not a banditlb run store, and a store of another schema version.
+    """
     target = Path(path).resolve()
-    if not target.is_file():
+    if not target.exists():
         raise StoreError(f"run database {str(target)!r} does not exist")
+    if not target.is_file():
+        raise StoreError(f"run database {str(target)!r} is not a file")
     try:
         conn = sqlite3.connect(
             f"{target.as_uri()}?mode=ro", uri=True, check_same_thread=False, isolation_level=None
@@ -127,14 +158,30 @@ def connect_readonly(path: Path | str) -> sqlite3.Connection:
     try:
         conn.execute("PRAGMA busy_timeout=5000")
         version = schema_version(conn)
+        tables = {
+            row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        }
     except sqlite3.DatabaseError as exc:
         conn.close()
-        raise StoreError(f"run database {str(target)!r} is not usable: {exc}") from None
+        raise StoreError(
+            f"{str(target)!r} is not a banditlb run store (SQLite says: {exc})"
+        ) from None
+    if not {"runs", "attempts"} <= tables:
+        conn.close()
+        raise StoreError(
+            f"{str(target)!r} is not a banditlb run store (an SQLite file without its tables)"
+        )
+    if version > SCHEMA_VERSION:
+        conn.close()
+        raise StoreError(
+            f"run database {str(target)!r} has schema version {version}, newer than this "
+            f"banditlb ({SCHEMA_VERSION}); upgrade banditlb"
+        )
     if version != SCHEMA_VERSION:
         conn.close()
         raise StoreError(
-            f"run database {str(target)!r} has schema version {version}; "
-            f"open it read-write once to migrate it to {SCHEMA_VERSION}"
+            f"run database {str(target)!r} has schema version {version}, this banditlb reads "
+            f"{SCHEMA_VERSION}; a recording command (serve, sim) with --db migrates it"
         )
     return conn
 

@@ -11,24 +11,33 @@ The counting and the index are UCB1's own, reused by composition through `UCB1.c
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import ClassVar
 
 from banditlb.errors import ConfigError
 from banditlb.outcome import Outcome
-from banditlb.strategies.base import ArmSnapshot, check_positive
+from banditlb.strategies.base import ArmSnapshot, Range, check_positive, check_ranges, count
 from banditlb.strategies.ucb1 import UCB1
 
 
 @dataclass(frozen=True, slots=True)
 class AttemptAwareUCBConfig:
     name: ClassVar[str] = "attempt_aware_ucb"
+    RANGES: ClassVar[Mapping[str, Range]] = MappingProxyType(
+        {
+            "early_exploration": Range(0.0, 1000.0),
+            "late_exploration": Range(0.0, 1000.0),
+            "early_attempts": count(1, 10),
+        }
+    )
     early_exploration: float = 3.0
     late_exploration: float = 1.0
     early_attempts: int = 3
 
     def __post_init__(self) -> None:
+        check_ranges(self, self.RANGES)
         check_positive("early_exploration", self.early_exploration, allow_zero=True)
         check_positive("late_exploration", self.late_exploration, allow_zero=True)
         if self.early_attempts < 1:

@@ -21,23 +21,39 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import ClassVar
 
 from banditlb.outcome import Outcome
-from banditlb.strategies.base import ArmCounts, ArmSnapshot, check_positive
+from banditlb.strategies.base import (
+    ArmCounts,
+    ArmSnapshot,
+    Range,
+    check_positive,
+    check_ranges,
+    unit,
+)
 from banditlb.strategies.knapsack import ResourceEstimates, check_unit
 
 
 @dataclass(frozen=True, slots=True)
 class BalancedExplorationConfig:
     name: ClassVar[str] = "balanced_exploration"
+    RANGES: ClassVar[Mapping[str, Range]] = MappingProxyType(
+        {
+            "rate_limit_budget": Range(0.001, 1.0),
+            "exploration": Range(0.0, 1000.0),
+            "discount": unit(),
+        }
+    )
     rate_limit_budget: float = 0.05
     exploration: float = 0.1
     discount: float = 0.99
 
     def __post_init__(self) -> None:
+        check_ranges(self, self.RANGES)
         check_unit("rate_limit_budget", self.rate_limit_budget)
         check_positive("exploration", self.exploration, allow_zero=True)
         check_unit("discount", self.discount)

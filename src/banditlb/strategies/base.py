@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Protocol, runtime_checkable
 
+from banditlb.errors import ConfigError
 from banditlb.outcome import Outcome, OutcomeKind
 
 
@@ -115,11 +116,74 @@ class ArmCounts:
 
 def check_positive(name: str, value: float, *, allow_zero: bool = False) -> None:
     """Validation shared by configs: raises ConfigError naming the parameter and the rule."""
-    from banditlb.errors import ConfigError
-
     if value < 0 or (value == 0 and not allow_zero):
         rule = ">= 0" if allow_zero else "> 0"
         raise ConfigError(f"parameter {name} must be {rule}, got {value!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Range:
+    """The values one strategy parameter may take: a finite interval, optionally integers only.
+
+    Every parameter has one, with a finite upper bound, because a parameter is also a cost:
+    NaN or infinity silently disables comparisons (a Thompson prior of NaN makes the gamma
+    sampler loop forever), and an absurd magnitude turns into absurd work or memory (a window
+    of 1e29 observations, a bisection to 1e-308). The bounds are generous for tuning and tight
+    enough that a policy's per-call work stays bounded (`tests/strategies/test_hostile_params.py`).
+    """
+
+    low: float
+    high: float
+    low_open: bool = False
+    high_open: bool = False
+    integer: bool = False
+
+    def __str__(self) -> str:
+        if self.integer:
+            return f"an integer in {int(self.low)}..{int(self.high)}"
+        left = "(" if self.low_open else "["
+        right = ")" if self.high_open else "]"
+        return f"a number in {left}{self.low:g}, {self.high:g}{right}"
+
+    def check(self, name: str, value: object) -> None:
+        """Raise ConfigError naming `name`, the range and the value unless `value` is in range."""
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"parameter {name} must be {self}, got {value!r}")
+        if self.integer and not isinstance(value, int):
+            raise ConfigError(f"parameter {name} must be {self}, got {value!r}")
+        if not math.isfinite(value):
+            raise ConfigError(f"parameter {name} must be {self}, got {value!r}")
+        too_low = value <= self.low if self.low_open else value < self.low
+        too_high = value >= self.high if self.high_open else value > self.high
+        if too_low or too_high:
+            raise ConfigError(f"parameter {name} must be {self}, got {value!r}")
+
+
+def unit(*, low_open: bool = True, high_open: bool = False, low: float = 0.0) -> Range:
+    """A fraction: (0, 1] by default."""
+    return Range(low, 1.0, low_open=low_open, high_open=high_open)
+
+
+def seconds(high: float = 86_400.0, *, allow_zero: bool = False) -> Range:
+    """A duration in seconds: (0, one day] by default ([0, ...] with `allow_zero`)."""
+    return Range(0.0, high, low_open=not allow_zero)
+
+
+def count(low: int, high: int) -> Range:
+    """An integer count in low..high."""
+    return Range(float(low), float(high), integer=True)
+
+
+def check_ranges(config: object, ranges: Mapping[str, Range]) -> None:
+    """Check every parameter of `config` named in `ranges` (call from `__post_init__`)."""
+    for name, allowed in ranges.items():
+        allowed.check(name, getattr(config, name))
+
+
+def parameter_ranges(config_class: type) -> Mapping[str, Range]:
+    """The declared ranges of a config class (`RANGES`), empty when it declares none."""
+    ranges = getattr(config_class, "RANGES", None)
+    return ranges if isinstance(ranges, Mapping) else {}
 
 
 TWO_PI = 2.0 * math.pi

@@ -11,13 +11,14 @@ it takes the one whose block ends soonest.
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import ClassVar
 
 from banditlb.errors import ConfigError
 from banditlb.outcome import Outcome
-from banditlb.strategies.base import ArmSnapshot, check_positive
+from banditlb.strategies.base import ArmSnapshot, Range, check_positive, check_ranges, seconds
 from banditlb.strategies.masked_thompson import with_block
 from banditlb.strategies.thompson import Thompson, ThompsonConfig
 
@@ -25,10 +26,14 @@ from banditlb.strategies.thompson import Thompson, ThompsonConfig
 @dataclass(frozen=True, slots=True)
 class BlockingConfig:
     name: ClassVar[str] = "blocking"
+    RANGES: ClassVar[Mapping[str, Range]] = MappingProxyType(
+        {"base_block": seconds(3600.0), "max_block": seconds()}
+    )
     base_block: float = 0.5
     max_block: float = 30.0
 
     def __post_init__(self) -> None:
+        check_ranges(self, self.RANGES)
         check_positive("base_block", self.base_block)
         check_positive("max_block", self.max_block)
         if self.max_block < self.base_block:

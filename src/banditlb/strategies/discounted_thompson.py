@@ -11,24 +11,37 @@ a failure, so an arm that starts rate limiting loses its share quickly. Draws co
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import ClassVar
 
 from banditlb.errors import ConfigError
 from banditlb.outcome import Outcome, OutcomeKind
-from banditlb.strategies.base import ArmCounts, ArmSnapshot, BetaSampler, check_positive
+from banditlb.strategies.base import (
+    ArmCounts,
+    ArmSnapshot,
+    BetaSampler,
+    Range,
+    check_positive,
+    check_ranges,
+    unit,
+)
 
 
 @dataclass(frozen=True, slots=True)
 class DiscountedThompsonConfig:
     name: ClassVar[str] = "discounted_thompson"
+    RANGES: ClassVar[Mapping[str, Range]] = MappingProxyType(
+        {"discount": unit(), "prior_alpha": Range(0.001, 1e6), "prior_beta": Range(0.001, 1e6)}
+    )
     discount: float = 0.99
     prior_alpha: float = 1.0
     prior_beta: float = 1.0
     rate_limit_is_failure: bool = True
 
     def __post_init__(self) -> None:
+        check_ranges(self, self.RANGES)
         if not 0 < self.discount <= 1:
             raise ConfigError(f"parameter discount must be in (0, 1], got {self.discount!r}")
         check_positive("prior_alpha", self.prior_alpha)

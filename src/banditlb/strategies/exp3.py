@@ -11,21 +11,24 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import ClassVar
 
 from banditlb.errors import ConfigError
 from banditlb.outcome import Outcome
-from banditlb.strategies.base import ArmCounts, ArmSnapshot
+from banditlb.strategies.base import ArmCounts, ArmSnapshot, Range, check_ranges, unit
 
 
 @dataclass(frozen=True, slots=True)
 class Exp3Config:
     name: ClassVar[str] = "exp3"
+    RANGES: ClassVar[Mapping[str, Range]] = MappingProxyType({"gamma": unit()})
     gamma: float = 0.1
 
     def __post_init__(self) -> None:
+        check_ranges(self, self.RANGES)
         if not 0 < self.gamma <= 1:
             raise ConfigError(f"parameter gamma must be in (0, 1], got {self.gamma!r}")
 

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import ClassVar
 
 from banditlb.errors import ConfigError
 from banditlb.outcome import Outcome
-from banditlb.strategies.base import ArmCounts, ArmSnapshot, check_positive
+from banditlb.strategies.base import ArmCounts, ArmSnapshot, Range, check_positive, check_ranges
 
 _EPS = 1e-12
 
@@ -67,10 +68,14 @@ def kl_upper(mean: float, bound: float, tolerance: float) -> float:
 @dataclass(frozen=True, slots=True)
 class KLUCBConfig:
     name: ClassVar[str] = "kl_ucb"
+    RANGES: ClassVar[Mapping[str, Range]] = MappingProxyType(
+        {"c": Range(0.0, 100.0), "tolerance": Range(1e-12, 0.5, high_open=True)}
+    )
     c: float = 0.0
     tolerance: float = 1e-4
 
     def __post_init__(self) -> None:
+        check_ranges(self, self.RANGES)
         check_positive("c", self.c, allow_zero=True)
         if not 0 < self.tolerance < 0.5:
             raise ConfigError(f"parameter tolerance must be in (0, 0.5), got {self.tolerance!r}")

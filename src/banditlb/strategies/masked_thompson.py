@@ -11,21 +11,26 @@ from __future__ import annotations
 
 import dataclasses
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import ClassVar
 
 from banditlb.outcome import Outcome
-from banditlb.strategies.base import ArmSnapshot, check_positive
+from banditlb.strategies.base import ArmSnapshot, Range, check_positive, check_ranges, seconds
 from banditlb.strategies.thompson import Thompson, ThompsonConfig
 
 
 @dataclass(frozen=True, slots=True)
 class MaskedThompsonConfig:
     name: ClassVar[str] = "masked_thompson"
+    RANGES: ClassVar[Mapping[str, Range]] = MappingProxyType(
+        {"cooldown": seconds(3600.0, allow_zero=True)}
+    )
     cooldown: float = 1.0
 
     def __post_init__(self) -> None:
+        check_ranges(self, self.RANGES)
         check_positive("cooldown", self.cooldown, allow_zero=True)
 
     def build(self, n_arms: int, rng: random.Random) -> MaskedThompson:

@@ -21,19 +21,37 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import ClassVar
 
 from banditlb.errors import ConfigError
 from banditlb.outcome import Outcome
-from banditlb.strategies.base import ArmCounts, ArmSnapshot, check_positive
+from banditlb.strategies.base import (
+    ArmCounts,
+    ArmSnapshot,
+    Range,
+    check_positive,
+    check_ranges,
+    count,
+    unit,
+)
 from banditlb.strategies.knapsack import ResourceEstimates, check_unit
 
 
 @dataclass(frozen=True, slots=True)
 class PrimalDualBwKConfig:
     name: ClassVar[str] = "primal_dual_bwk"
+    RANGES: ClassVar[Mapping[str, Range]] = MappingProxyType(
+        {
+            "rate_limit_budget": Range(0.001, 1.0),
+            "learning_rate": unit(),
+            "exploration": Range(0.0, 1000.0),
+            "discount": unit(),
+            "free_attempts": count(2, 10),
+        }
+    )
     rate_limit_budget: float = 0.05
     learning_rate: float = 0.05
     exploration: float = 0.1
@@ -41,6 +59,7 @@ class PrimalDualBwKConfig:
     free_attempts: int = 3
 
     def __post_init__(self) -> None:
+        check_ranges(self, self.RANGES)
         check_unit("rate_limit_budget", self.rate_limit_budget)
         check_unit("learning_rate", self.learning_rate)
         check_positive("exploration", self.exploration, allow_zero=True)

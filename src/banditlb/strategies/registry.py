@@ -11,7 +11,7 @@ from typing import Any
 from banditlb.errors import ConfigError
 from banditlb.strategies.attempt_aware_ucb import AttemptAwareUCBConfig
 from banditlb.strategies.balanced_exploration import BalancedExplorationConfig
-from banditlb.strategies.base import Strategy, StrategyConfig
+from banditlb.strategies.base import Range, Strategy, StrategyConfig, parameter_ranges
 from banditlb.strategies.blocking import BlockingConfig
 from banditlb.strategies.capacity_planner import CapacityPlannerConfig
 from banditlb.strategies.discounted_thompson import DiscountedThompsonConfig
@@ -60,7 +60,7 @@ def strategy_names() -> list[str]:
     return list(REGISTRY)
 
 
-def _coerce(field: dataclasses.Field[Any], raw: Any) -> Any:
+def _coerce(field: dataclasses.Field[Any], raw: Any, allowed: Range | None = None) -> Any:
     if not isinstance(raw, str):
         return raw
     kind = field.type if isinstance(field.type, str) else getattr(field.type, "__name__", "")
@@ -76,7 +76,10 @@ def _coerce(field: dataclasses.Field[Any], raw: Any) -> Any:
         if kind == "float":
             return float(raw)
     except ValueError:
-        raise ConfigError(f"parameter {field.name} must be a {kind}, got {raw!r}") from None
+        rule = (
+            str(allowed) if allowed is not None else ("an integer" if kind == "int" else "a number")
+        )
+        raise ConfigError(f"parameter {field.name} must be {rule}, got {raw!r}") from None
     return raw
 
 
@@ -91,7 +94,7 @@ def make_config(name: str, params: Mapping[str, Any] | None = None) -> StrategyC
         if key not in fields:
             allowed = ", ".join(fields) or "none"
             raise ConfigError(f"strategy {name!r} has no parameter {key!r}; parameters: {allowed}")
-        values[key] = _coerce(fields[key], raw)
+        values[key] = _coerce(fields[key], raw, parameter_ranges(cls).get(key))
     try:
         return cls(**values)
     except TypeError as exc:

@@ -16,23 +16,37 @@ from __future__ import annotations
 
 import random
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import ClassVar
 
 from banditlb.errors import ConfigError
 from banditlb.outcome import Outcome, OutcomeKind
-from banditlb.strategies.base import ArmCounts, ArmSnapshot, BetaSampler, check_positive
+from banditlb.strategies.base import (
+    ArmCounts,
+    ArmSnapshot,
+    BetaSampler,
+    Range,
+    check_positive,
+    check_ranges,
+    count,
+    seconds,
+)
 
 
 @dataclass(frozen=True, slots=True)
 class SlidingWindowThompsonConfig:
     name: ClassVar[str] = "sliding_window_thompson"
+    RANGES: ClassVar[Mapping[str, Range]] = MappingProxyType(
+        {"window_requests": count(0, 1_000_000), "window_seconds": seconds(allow_zero=True)}
+    )
     window_requests: int = 200
     window_seconds: float = 0.0
     rate_limit_is_failure: bool = True
 
     def __post_init__(self) -> None:
+        check_ranges(self, self.RANGES)
         if self.window_requests < 0:
             raise ConfigError(
                 f"parameter window_requests must be >= 0, got {self.window_requests!r}"

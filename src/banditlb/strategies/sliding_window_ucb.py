@@ -12,22 +12,34 @@ from __future__ import annotations
 import math
 import random
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import ClassVar
 
 from banditlb.errors import ConfigError
 from banditlb.outcome import Outcome
-from banditlb.strategies.base import ArmCounts, ArmSnapshot, check_positive
+from banditlb.strategies.base import (
+    ArmCounts,
+    ArmSnapshot,
+    Range,
+    check_positive,
+    check_ranges,
+    count,
+)
 
 
 @dataclass(frozen=True, slots=True)
 class SlidingWindowUCBConfig:
     name: ClassVar[str] = "sliding_window_ucb"
+    RANGES: ClassVar[Mapping[str, Range]] = MappingProxyType(
+        {"window": count(1, 1_000_000), "exploration": Range(0.0, 1000.0)}
+    )
     window: int = 1000
     exploration: float = 0.6
 
     def __post_init__(self) -> None:
+        check_ranges(self, self.RANGES)
         if self.window < 1:
             raise ConfigError(f"parameter window must be >= 1, got {self.window!r}")
         check_positive("exploration", self.exploration, allow_zero=True)

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import ClassVar
 
 from banditlb.outcome import Outcome, OutcomeKind
@@ -25,7 +26,9 @@ from banditlb.strategies.base import (
     ArmCounts,
     ArmSnapshot,
     BetaSampler,
+    Range,
     check_positive,
+    check_ranges,
     gamma_constants,
     normal,
 )
@@ -34,11 +37,15 @@ from banditlb.strategies.base import (
 @dataclass(frozen=True, slots=True)
 class ThompsonConfig:
     name: ClassVar[str] = "thompson"
+    RANGES: ClassVar[Mapping[str, Range]] = MappingProxyType(
+        {"prior_alpha": Range(0.001, 1e6), "prior_beta": Range(0.001, 1e6)}
+    )
     prior_alpha: float = 1.0
     prior_beta: float = 1.0
     rate_limit_is_failure: bool = True
 
     def __post_init__(self) -> None:
+        check_ranges(self, self.RANGES)
         check_positive("prior_alpha", self.prior_alpha)
         check_positive("prior_beta", self.prior_beta)
 

@@ -8,20 +8,23 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import ClassVar
 
 from banditlb.outcome import Outcome
-from banditlb.strategies.base import ArmCounts, ArmSnapshot, check_positive
+from banditlb.strategies.base import ArmCounts, ArmSnapshot, Range, check_positive, check_ranges
 
 
 @dataclass(frozen=True, slots=True)
 class UCB1Config:
     name: ClassVar[str] = "ucb1"
+    RANGES: ClassVar[Mapping[str, Range]] = MappingProxyType({"exploration": Range(0.0, 1000.0)})
     exploration: float = 2.0
 
     def __post_init__(self) -> None:
+        check_ranges(self, self.RANGES)
         check_positive("exploration", self.exploration, allow_zero=True)
 
     def build(self, n_arms: int, rng: random.Random) -> UCB1:

@@ -14,24 +14,29 @@ free attempt exploits. A 429 counts as a failed attempt, as in the blog. Draws c
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import ClassVar
 
 from banditlb.errors import ConfigError
 from banditlb.outcome import Outcome, OutcomeKind
-from banditlb.strategies.base import ArmCounts, ArmSnapshot, BetaSampler
+from banditlb.strategies.base import ArmCounts, ArmSnapshot, BetaSampler, Range, check_ranges, unit
 
 
 @dataclass(frozen=True, slots=True)
 class VarianceScaledThompsonConfig:
     name: ClassVar[str] = "variance_scaled_thompson"
+    RANGES: ClassVar[Mapping[str, Range]] = MappingProxyType(
+        {"first_scale": unit(), "second_scale": unit(), "third_scale": unit()}
+    )
     first_scale: float = 0.5
     second_scale: float = 0.75
     third_scale: float = 1.0
     rate_limit_is_failure: bool = True
 
     def __post_init__(self) -> None:
+        check_ranges(self, self.RANGES)
         for field in ("first_scale", "second_scale", "third_scale"):
             value = getattr(self, field)
             if not 0 < value <= 1:

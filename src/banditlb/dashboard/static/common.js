@@ -49,7 +49,22 @@
   const PLOT_CONFIG = { responsive: true, displaylogo: false };
   const LAYOUT = { margin: { l: 50, r: 15, t: 10, b: 40 }, legend: { orientation: "h", y: -0.2 }, font: { size: 11 } };
 
-  function layout(extra) { return Object.assign({}, LAYOUT, extra || {}); }
+  /* The bundled plotly.js wants axis titles as {text: ...}; a plain string would be ignored
+     and the axis left untitled, so `layout` turns xaxis/yaxis `title: "..."` into that form. */
+  function layout(extra) {
+    const merged = Object.assign({}, LAYOUT, extra || {});
+    Object.keys(merged).forEach((key) => {
+      const axis = merged[key];
+      if (/^[xy]axis\d*$/.test(key) && axis && typeof axis.title === "string") {
+        merged[key] = Object.assign({}, axis, { title: { text: axis.title } });
+      }
+    });
+    if (merged.xaxis && merged.xaxis.title) merged.margin = Object.assign({}, LAYOUT.margin, { b: 50 });
+    return merged;
+  }
+
+  /* The colour of a strategy: the server's (shared with the simulator's PNGs) when given. */
+  function colourOf(colours, strategy) { return (colours && colours[strategy]) || undefined; }
 
   /* Every element with data-png="chartId" downloads that chart as a PNG. */
   function wireExports(root) {
@@ -77,6 +92,6 @@
     return node;
   }
 
-  window.banditlb = { lgamma, betaCurve, fmt, pct, getJSON, PLOT_CONFIG, layout, wireExports, markNav, el };
+  window.banditlb = { lgamma, betaCurve, fmt, pct, getJSON, PLOT_CONFIG, layout, colourOf, wireExports, markNav, el };
   document.addEventListener("DOMContentLoaded", markNav);
 })();

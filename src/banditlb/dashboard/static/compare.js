@@ -3,6 +3,7 @@
 "use strict";
 (function () {
   const B = window.banditlb;
+  const DASHES = ["solid", "dash", "dot", "dashdot"];
   const view = { runs: [], sweeps: [], cells: [], curves: [], sweep: null, rendered: false };
   window.compareView = view;
 
@@ -116,6 +117,7 @@
   function render(body) {
     view.cells = body.cells;
     view.curves = body.curves;
+    view.colours = body.colours || {};
     const perRequest = body.unit === "per request";
     document.getElementById("results").classList.remove("hidden");
     const tiers = Array.from(new Set(body.cells.map((c) => c.tier))).sort();
@@ -131,6 +133,7 @@
     const bars = strategies.map((s) => {
       const cells = tiers.map((t) => byKey.get(s + "\u0000" + t));
       return { type: "bar", name: s, x: tiers, y: cells.map((c) => (c ? c.score : null)),
+        marker: { color: B.colourOf(view.colours, s) },
         error_y: { type: "data", array: cells.map((c) => (c && c.ci95 !== null ? c.ci95 : 0)), visible: true } };
     });
     Plotly.react("chart-scores", bars, B.layout({ barmode: "group",
@@ -149,10 +152,12 @@
     const withRegret = curves.length > 0 && curves.every((c) => c.regret !== null);
     const mean = view.sweep ? "mean " : "";
     document.getElementById("curves-title").textContent = withRegret ? "Cumulative " + mean + "regret vs oracle" : "Cumulative " + mean + "score";
+    const tierOrder = Array.from(new Set(curves.map((c) => c.tier))).sort();  // one dash per tier
     const lines = curves.map((c) => ({ x: c.requests, y: withRegret ? c.regret : c.score, mode: "lines",
+      line: { color: B.colourOf(view.colours, c.strategy), dash: DASHES[tierOrder.indexOf(c.tier) % DASHES.length] },
       name: c.strategy + " · " + c.tier + (c.run_id ? " · " + c.run_id.slice(-4) : " (n=" + c.n + ")") }));
     Plotly.react("chart-curves", lines, B.layout({ xaxis: { title: "requests" },
-      yaxis: { title: withRegret ? mean + "regret" : mean + "score" } }), B.PLOT_CONFIG);
+      yaxis: { title: withRegret ? mean + "regret (points)" : mean + "score (points)" } }), B.PLOT_CONFIG);
   }
 
   document.getElementById("source").addEventListener("change", loadRuns);
