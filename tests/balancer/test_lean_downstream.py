@@ -19,7 +19,7 @@ from test_balancer_downstream import (
 
 from banditlb.balancer.lean_downstream import LeanDownstream
 from banditlb.balancer.settings import Upstream
-from banditlb.outcome import OutcomeKind
+from banditlb.outcome import OutcomeKind, Quota
 
 pytestmark = pytest.mark.anyio
 
@@ -60,7 +60,7 @@ async def send_once(
         ),
         (
             response("429 Too Many Requests", "Retry-After: Wed, 21 Oct 2015 07:28:00 GMT\r\n"),
-            (OutcomeKind.RATE_LIMITED, 429, None),
+            (OutcomeKind.RATE_LIMITED, 429, 0.0),  # an HTTP-date in the past: retry now
         ),
         (b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nok", (OutcomeKind.ACCEPTED, 200, None)),
         (b"this is not http\r\n\r\n", (OutcomeKind.CONNECTION_ERROR, None, None)),
@@ -75,6 +75,18 @@ async def test_answers_map_like_the_aiohttp_client(
 ) -> None:
     """Statuses, Retry-After forms, an answer ending at EOF, garbage and a truncated body."""
     assert await send_once(answer_once(raw)) == expected
+
+
+async def test_rate_limit_fields_reach_the_outcome_as_a_quota() -> None:
+    """X-RateLimit-* and the IETF RateLimit fields are read into `Outcome.quota`."""
+    x_fields = "X-RateLimit-Limit: 5\r\nX-RateLimit-Remaining: 0\r\nX-RateLimit-Reset: 3\r\n"
+    ietf = 'RateLimit-Policy: "default";q=10;w=2\r\nRateLimit: "default";r=4;t=1\r\n'
+    for fields, expected in ((x_fields, Quota(0, 3.0, 5)), (ietf, Quota(4, 1.0, 10, 2.0))):
+        async with loopback(answer_once(response("200 OK", fields))) as upstream:
+            downstream = LeanDownstream([upstream], 1.0)
+            outcome = await downstream.send(0, GOOD_ID)
+            await downstream.close()
+        assert outcome.quota == expected
 
 
 async def test_slow_answer_is_timeout() -> None:

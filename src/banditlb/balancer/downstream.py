@@ -102,9 +102,9 @@ class HttpDownstream:
             ) as response:
                 await response.content.read(_BODY_LIMIT)
                 status = response.status
-                headers = response.headers
-                retry_after = parse_retry_after(headers.get("Retry-After"))
-                quota = parse_quota(headers)
+                fields = response.headers
+                retry_after = parse_retry_after(fields.get("Retry-After"))
+                quota = parse_quota(fields)
         except CAUGHT as exc:
             return outcome_for_exception(exc, time.perf_counter() - started)
         return outcome_for_status(status, retry_after, time.perf_counter() - started, quota=quota)

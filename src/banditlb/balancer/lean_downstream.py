@@ -21,7 +21,9 @@ from collections.abc import Sequence
 
 import httptools
 
-from banditlb.balancer.downstream import parse_retry_after
+from multidict import CIMultiDict
+
+from banditlb.balancer.headers import parse_quota, parse_retry_after
 from banditlb.balancer.settings import Upstream
 from banditlb.outcome import Outcome, OutcomeKind, outcome_for_status
 
@@ -34,9 +36,9 @@ class _Answer(asyncio.Protocol):
     def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
         self.parser = httptools.HttpResponseParser(self)
-        self.waiter: asyncio.Future[tuple[int, bytes | None]] | None = None
+        self.waiter: asyncio.Future[tuple[int, CIMultiDict[str] | None]] | None = None
         self.status = 0
-        self.retry_after: bytes | None = None
+        self.limit_fields: CIMultiDict[str] | None = None  # Retry-After and rate-limit fields
         self.body_bytes = 0
         self.framed = False
         self.reusable = True
@@ -65,14 +67,16 @@ class _Answer(asyncio.Protocol):
     # httptools callbacks
     def on_message_begin(self) -> None:
         self.status = 0
-        self.retry_after = None
+        self.limit_fields = None
         self.body_bytes = 0
         self.framed = False
 
     def on_header(self, name: bytes, value: bytes) -> None:
         lower = name.lower()
-        if lower == b"retry-after":
-            self.retry_after = value
+        if lower == b"retry-after" or lower.startswith((b"ratelimit", b"x-ratelimit")):
+            if self.limit_fields is None:
+                self.limit_fields = CIMultiDict()
+            self.limit_fields[name.decode("latin-1")] = value.decode("latin-1")
         elif lower in (b"content-length", b"transfer-encoding"):
             self.framed = True
 
@@ -93,7 +97,7 @@ class _Answer(asyncio.Protocol):
     def _done(self) -> None:
         waiter, self.waiter = self.waiter, None
         if waiter is not None and not waiter.done():
-            waiter.set_result((self.status, self.retry_after))
+            waiter.set_result((self.status, self.limit_fields))
 
     def _fail(self, exc: BaseException) -> None:
         self.reusable = False
@@ -162,7 +166,7 @@ class LeanDownstream:
                 conn.waiter = waiter
                 assert conn.transport is not None  # set by connection_made
                 conn.transport.write(b"%sContent-Length: %d\r\n\r\n%s" % (head, len(body), body))
-                status, retry_after = await waiter
+                status, fields = await waiter
         except TimeoutError:
             if conn is not None:
                 conn.close()
@@ -179,8 +183,11 @@ class LeanDownstream:
             idle.append(conn)
         else:
             conn.close()
-        seconds = parse_retry_after(retry_after.decode("latin-1")) if retry_after else None
-        return outcome_for_status(status, seconds, time.perf_counter() - started)
+        latency = time.perf_counter() - started
+        if fields is None:
+            return outcome_for_status(status, None, latency)
+        retry_after = parse_retry_after(fields.get("Retry-After"))
+        return outcome_for_status(status, retry_after, latency, quota=parse_quota(fields))
 
     async def close(self) -> None:
         """Close every idle connection (the lifespan calls this at shutdown)."""
