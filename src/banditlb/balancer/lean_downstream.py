@@ -20,7 +20,6 @@ import time
 from collections.abc import Sequence
 
 import httptools
-
 from multidict import CIMultiDict
 
 from banditlb.balancer.headers import parse_quota, parse_retry_after

@@ -53,7 +53,7 @@ def scenarios(  # noqa: PLR0917 - typer maps each parameter to an argument or op
         write_random(seed, tier, out)
         return
     if seed is not None or tier is not None or out is not None:
-        raise ConfigError("--seed, --tier and --output go with `banditlb scenarios random`")
+        raise ConfigError("--seed, --tier and --output go with 'banditlb scenarios random'")
     console = output.console()
     if file == "show" and name is None and not Path("show").exists():
         raise ScenarioError("show", "argument", "give a scenario: `banditlb scenarios show NAME`")

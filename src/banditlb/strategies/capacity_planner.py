@@ -38,13 +38,22 @@ from __future__ import annotations
 import math
 import random
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import ClassVar
 
 from banditlb.errors import ConfigError
 from banditlb.outcome import Outcome, OutcomeKind
-from banditlb.strategies.base import ArmCounts, ArmSnapshot, BetaSampler
+from banditlb.strategies.base import (
+    ArmCounts,
+    ArmSnapshot,
+    BetaSampler,
+    Range,
+    check_ranges,
+    count,
+    unit,
+)
 from banditlb.strategies.capacity_model import CapacityModel
 from banditlb.strategies.flow_plan import FlowPlan, solve_flow_plan
 
@@ -52,15 +61,28 @@ _PLAN_CACHE = 512
 _TIE = 1e-6
 
 
-def _check_range(name: str, value: float, low: float, high: float) -> None:
-    """Finite and within [low, high] (NaN fails every comparison, so it is refused too)."""
-    if not low <= value <= high:
-        raise ConfigError(f"parameter {name} must be in [{low:g}, {high:g}], got {value!r}")
-
-
 @dataclass(frozen=True, slots=True)
 class CapacityPlannerConfig:
     name: ClassVar[str] = "planner"
+    RANGES: ClassVar[Mapping[str, Range]] = MappingProxyType(
+        {
+            "window": Range(0.01, 60.0),
+            "replan_interval": Range(0.01, 3600.0),
+            "drift": unit(),
+            "probe_interval": Range(0.01, 3600.0),
+            "max_probe_interval": Range(0.01, 86_400.0),
+            "outage_after": Range(0.01, 3600.0),
+            "raise_trial": Range(0.01, 3600.0),
+            "base_backoff": Range(0.001, 3600.0),
+            "max_backoff": Range(0.001, 3600.0),
+            "free_attempts": count(1, 10),
+            "rate_horizon": Range(0.1, 600.0),
+            "explore_attempts": count(0, 10),
+            "memory": Range(0.5, 1.0),
+            "decrease": Range(0.01, 1.0),
+            "increase": Range(0.0, 1000.0),
+        }
+    )
     window: float = 1.0
     replan_interval: float = 2.0
     drift: float = 0.05
@@ -78,25 +100,17 @@ class CapacityPlannerConfig:
     increase: float = 0.2
 
     def __post_init__(self) -> None:
-        _check_range("window", self.window, 0.01, 60.0)
-        _check_range("replan_interval", self.replan_interval, 0.01, 3600.0)
-        _check_range("drift", self.drift, 1e-6, 1.0)
-        _check_range("probe_interval", self.probe_interval, 0.01, 3600.0)
-        _check_range("max_probe_interval", self.max_probe_interval, self.probe_interval, 3600.0)
-        _check_range("outage_after", self.outage_after, 0.001, 3600.0)
-        _check_range("raise_trial", self.raise_trial, 0.001, 3600.0)
-        _check_range("base_backoff", self.base_backoff, 0.001, 3600.0)
-        _check_range("max_backoff", self.max_backoff, self.base_backoff, 3600.0)
-        _check_range("rate_horizon", self.rate_horizon, 0.1, 3600.0)
-        _check_range("decrease", self.decrease, 0.01, 1.0)
-        _check_range("memory", self.memory, 0.5, 1.0)
-        _check_range("increase", self.increase, 0.0, 1000.0)
-        for name in ("free_attempts", "explore_attempts"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool):
-                raise ConfigError(f"parameter {name} must be a whole number, got {value!r}")
-        _check_range("free_attempts", self.free_attempts, 1, 10)
-        _check_range("explore_attempts", self.explore_attempts, 0, 10)
+        check_ranges(self, self.RANGES)
+        if self.max_probe_interval < self.probe_interval:
+            raise ConfigError(
+                f"parameter max_probe_interval must be >= probe_interval "
+                f"({self.probe_interval!r}), got {self.max_probe_interval!r}"
+            )
+        if self.max_backoff < self.base_backoff:
+            raise ConfigError(
+                f"parameter max_backoff must be >= base_backoff "
+                f"({self.base_backoff!r}), got {self.max_backoff!r}"
+            )
 
     def build(self, n_arms: int, rng: random.Random) -> CapacityPlanner:
         return CapacityPlanner(n_arms, rng, self)
