@@ -24,6 +24,8 @@ DEFAULT_ATTEMPT_TIMEOUT = 2.0
 """Seconds one downstream attempt may take, live and simulated alike."""
 DEFAULT_REQUEST_DEADLINE = 10.0
 """Seconds after which a request gets no new attempt, live and simulated alike."""
+DEFAULT_MAX_HOLD = 1.0
+"""Seconds after its arrival during which a pacing strategy may hold a request's attempts."""
 
 
 class StopReason(StrEnum):
@@ -43,7 +45,7 @@ class RetryRules:
     free_attempts: int = 3
     penalty: float = 1.0
     max_attempts: int = 10
-    max_hold: float = 1.0
+    max_hold: float = DEFAULT_MAX_HOLD
 
     def __post_init__(self) -> None:
         if not 1 <= self.free_attempts <= 100:
@@ -60,7 +62,7 @@ class RetryRules:
                 f"free_attempts ({self.free_attempts})"
             )
         if not 0.0 <= self.max_hold <= 60.0:  # also rejects NaN
-            raise ConfigError(f"max_hold must be from 0 to 60 seconds, got {self.max_hold}")
+            raise ConfigError(f"--max-hold must be from 0 to 60 seconds, got {self.max_hold}")
 
 
 def hold_delay(wanted: float, now: float, arrived: float, max_hold: float) -> float:

@@ -20,7 +20,12 @@ from banditlb.balancer.loops import check_not_own_upstream
 from banditlb.errors import ConfigError
 from banditlb.models import scenario as scenario_io
 from banditlb.models.spec import Scenario
-from banditlb.router import DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_REQUEST_DEADLINE, RetryRules
+from banditlb.router import (
+    DEFAULT_ATTEMPT_TIMEOUT,
+    DEFAULT_MAX_HOLD,
+    DEFAULT_REQUEST_DEADLINE,
+    RetryRules,
+)
 from banditlb.strategies.registry import DEFAULT_STRATEGY, config_params, make_config
 
 
@@ -59,6 +64,7 @@ class BalancerSettings:
     penalty: float = 1.0
     free_attempts: int = 3
     max_attempts: int = 10
+    max_hold: float = DEFAULT_MAX_HOLD
     attempt_timeout: float = DEFAULT_ATTEMPT_TIMEOUT
     request_deadline: float = DEFAULT_REQUEST_DEADLINE
     host: str = "127.0.0.1"
@@ -92,7 +98,7 @@ class BalancerSettings:
         object.__setattr__(self, "params", MappingProxyType(dict(self.params)))
 
     def rules(self) -> RetryRules:
-        return RetryRules(self.free_attempts, self.penalty, self.max_attempts)
+        return RetryRules(self.free_attempts, self.penalty, self.max_attempts, self.max_hold)
 
     def summary(self) -> dict[str, Any]:
         """Plain data for `/api/state` and run records."""
@@ -106,6 +112,7 @@ class BalancerSettings:
             "penalty": self.penalty,
             "free_attempts": self.free_attempts,
             "max_attempts": self.max_attempts,
+            "max_hold": self.max_hold,
             "attempt_timeout": self.attempt_timeout,
             "request_deadline": self.request_deadline,
             "upstreams": [{"name": u.name, "host": u.host, "port": u.port} for u in self.upstreams],

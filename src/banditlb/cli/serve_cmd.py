@@ -26,7 +26,7 @@ from banditlb.errors import ConfigError
 from banditlb.logs import LEVELS, configure_logging
 from banditlb.models import scenario as scenario_io
 from banditlb.models.spec import Scenario
-from banditlb.router import DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_REQUEST_DEADLINE
+from banditlb.router import DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_MAX_HOLD, DEFAULT_REQUEST_DEADLINE
 from banditlb.store import SqliteRecorder, connect, default_path, live_run
 from banditlb.store.recorder import MAX_BACKLOG
 from banditlb.strategies.registry import DEFAULT_STRATEGY
@@ -56,6 +56,13 @@ def serve(
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed for the strategy's RNG.")] = 0,
     penalty: Annotated[float, typer.Option(help="Score cost of each attempt past the 3rd.")] = 1.0,
+    max_hold: Annotated[
+        float,
+        typer.Option(
+            help="Seconds after arrival a pacing strategy (the planner) may hold a request's "
+            "attempts for a server to admit them; 0 never holds."
+        ),
+    ] = DEFAULT_MAX_HOLD,
     attempt_timeout: Annotated[
         float, typer.Option(help="Seconds per downstream attempt.")
     ] = DEFAULT_ATTEMPT_TIMEOUT,
@@ -109,6 +116,7 @@ def serve(
         params=parse_params(param or []),
         seed=seed,
         penalty=penalty,
+        max_hold=max_hold,
         attempt_timeout=attempt_timeout,
         request_deadline=deadline,
         host=host,

@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from banditlb.cli import output
 from banditlb.errors import ConfigError
-from banditlb.router import RetryRules
+from banditlb.router import DEFAULT_MAX_HOLD, RetryRules
 
 if TYPE_CHECKING:  # the simulator, scipy and matplotlib load only when `sim` runs
     from banditlb.oracle import OracleResult
@@ -71,6 +71,10 @@ def sim(
     penalty: Annotated[float, typer.Option(help="Points per attempt past the free ones.")] = 1.0,
     free_attempts: Annotated[int, typer.Option(help="Attempts per id that cost nothing.")] = 3,
     max_attempts: Annotated[int, typer.Option(help="Hard cap on attempts per id.")] = 10,
+    max_hold: Annotated[
+        float,
+        typer.Option(help="Seconds a pacing strategy may hold a request's attempts (0: never)."),
+    ] = DEFAULT_MAX_HOLD,
     rate: Annotated[
         float | None, typer.Option(help="Arrivals per second (default: the scenario's).")
     ] = None,
@@ -134,9 +138,7 @@ def sim(
             tiers=None if tiers is None else parse_tiers(tiers, ("T2", "T3")),
             seeds=seeds_from_count(seeds, seed_offset),
             requests=requests,
-            rules=RetryRules(
-                free_attempts=free_attempts, penalty=penalty, max_attempts=max_attempts
-            ),
+            rules=RetryRules(free_attempts, penalty, max_attempts, max_hold),
             rate=rate,
             params=parse_params(param or []),
             jobs=jobs,
@@ -155,7 +157,7 @@ def sim(
         tiers=parse_tiers(tiers, world.tiers()),
         seeds=seeds_from_count(seeds, seed_offset),
         requests=requests,
-        rules=RetryRules(free_attempts=free_attempts, penalty=penalty, max_attempts=max_attempts),
+        rules=RetryRules(free_attempts, penalty, max_attempts, max_hold),
         rate=rate,
         params=parse_params(param or []),
     )
