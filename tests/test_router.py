@@ -94,8 +94,8 @@ def test_no_server_available_stops_before_any_attempt() -> None:
         ({"free_attempts": 0}, "--free-attempts must be in 1..100"),
         ({"penalty": -1.0}, r"--penalty must be a number in \[0, 1e\+06\]"),
         ({"max_attempts": 2}, "max_attempts (2) must be >= free_attempts (3)"),
-        ({"max_hold": float("nan")}, "max_hold must be from 0 to 60 seconds"),
-        ({"max_hold": -1.0}, "max_hold must be from 0 to 60 seconds"),
+        ({"max_hold": float("nan")}, "--max-hold must be from 0 to 60 seconds"),
+        ({"max_hold": -1.0}, "--max-hold must be from 0 to 60 seconds"),
     ],
 )
 def test_bad_rules_are_rejected(kwargs: dict[str, float], message: str) -> None:
