@@ -120,7 +120,6 @@ class CapacityPlanner:
     """Capacity-aware, attempt-aware routing from a periodically re-solved flow plan."""
 
     def __init__(self, n_arms: int, rng: random.Random, config: CapacityPlannerConfig) -> None:
-        self._rng = rng
         self._draw = BetaSampler(rng).draw
         self._config = config
         self._n = n_arms
