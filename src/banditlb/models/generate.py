@@ -36,7 +36,7 @@ from typing import Any
 
 from banditlb.errors import ConfigError
 from banditlb.models import scenario as scenario_io
-from banditlb.models.spec import Scenario
+from banditlb.models.spec import LIMIT_KINDS, Scenario
 
 RATE = 10.0
 SERVERS_PER_TIER = 10
@@ -232,21 +232,8 @@ def _pick(rng: random.Random, weighted: tuple[tuple[str, float], ...]) -> str:
     return rng.choices([name for name, _ in weighted], [w for _, w in weighted])[0]
 
 
-GENERATED_KINDS = (
-    "fixed_window",
-    "token_bucket",
-    "sinusoid",
-    "outage",
-    "step",
-    "sliding_log",
-    "sliding_counter",
-    "gcra",
-    "leaky_bucket",
-    "concurrency",
-    "sinusoid_bucket",
-    "piecewise_bucket",
-)
-"""Every limit kind the family draws (a test checks each appears)."""
+GENERATED_KINDS = LIMIT_KINDS
+"""The family draws every limit kind there is (a test checks each appears)."""
 
 
 def _error_rate(rng: random.Random) -> float:
