@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
@@ -12,6 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from banditlb.balancer.app import create_app
 from banditlb.balancer.settings import BalancerSettings, Upstream
+from banditlb.clock import WallClock
 from banditlb.strategies.registry import DEFAULT_STRATEGY
 from banditlb.testing import FakeClock, ScriptedStrategy
 
@@ -155,3 +158,36 @@ async def test_no_server_available_503_says_when_to_retry() -> None:
     assert second.status_code == 503
     assert second.headers["retry-after"] == "2"  # s0 is free at 2.2, i.e. in 1.7 s
     assert second.json() == {"id": "B" * 24, "attempts": 0, "error": "no server available"}
+
+
+class _HoldsOnce(ScriptedStrategy):
+    """Asks the first attempt of each request to wait `wait` seconds, then never again."""
+
+    def __init__(self, wait: float) -> None:
+        super().__init__(1)
+        self.wait = wait
+        self.asked = 0
+
+    def hold(self, now: float, candidates: Sequence[int], attempt: int) -> float:
+        self.asked += 1
+        return self.wait if self.asked == 1 else 0.0
+
+
+async def test_a_pacing_strategy_waits_and_the_wait_is_counted() -> None:
+    """The balancer really waits what a pacing strategy asks (wall clock), then sends; the
+    hold shows in /api/state-style stats and in /metrics."""
+    downstream = FakeDownstream({0: [OK]})
+    strategy = _HoldsOnce(0.05)
+    app = create_app(settings(1), downstream=downstream, strategy=strategy, clock=WallClock())
+    async with running(app) as client:
+        started = time.perf_counter()
+        response = await client.post("/", content=GOOD_ID)
+        took = time.perf_counter() - started
+        metrics = samples((await client.get("/metrics")).text)
+    assert response.status_code == 200
+    assert took >= 0.05
+    assert downstream.calls == [(0, GOOD_ID)]
+    stats = app.state.balancer.stats
+    assert (stats.holds, stats.held_s) == (1, pytest.approx(0.05))
+    assert metrics[("banditlb_holds_total", ())] == 1.0
+    assert metrics[("banditlb_held_seconds_total", ())] == pytest.approx(0.05)

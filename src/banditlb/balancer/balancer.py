@@ -108,6 +108,7 @@ class Balancer:
                 route.give_up(StopReason.DEADLINE)
             delay = route.hold(now, started)
             if delay > 0.0:  # a pacing strategy waits for a server to admit again
+                self.stats.hold(delay)
                 await asyncio.sleep(delay)
                 continue
             arm = route.next_arm(now)

@@ -8,6 +8,7 @@ Families (all prefixed `banditlb_`):
   requests_total{result}                  client requests by final result, plus "rejected"
   attempts_total{server,outcome}          downstream attempts by server and outcome
   penalised_attempts_total                attempts past the free ones
+  holds_total, held_seconds_total         waits a pacing strategy asked for before attempts
   request_latency_seconds                 client request latency histogram
   attempt_latency_seconds{server}         downstream attempt latency histogram per server
   in_flight                               client requests being served now
@@ -90,6 +91,15 @@ class BalancerCollector(Collector):
             value=stats.penalised_attempts,
         )
 
+        yield CounterMetricFamily(
+            "banditlb_holds",
+            "Waits before an attempt, asked for by a pacing strategy (the planner) so as not to "
+            "send into a server without room.",
+            value=stats.holds,
+        )
+        yield CounterMetricFamily(
+            "banditlb_held_seconds", "Seconds spent in those waits.", value=stats.held_s
+        )
         latency = HistogramMetricFamily(
             "banditlb_request_latency_seconds", "Client request latency in seconds."
         )

@@ -117,6 +117,8 @@ class LiveStats:
         self.rejected = 0  # refused before routing (bad id or body, overload): no attempt
         self.attempts = 0
         self.penalised_attempts = 0
+        self.holds = 0  # waits a pacing strategy asked for before an attempt
+        self.held_s = 0.0
         self.arm_kinds = [dict.fromkeys(_KINDS, 0) for _ in self.servers]
         self.latency = LatencyHistogram()
         self.attempt_latency = [LatencyHistogram() for _ in self.servers]
@@ -137,6 +139,11 @@ class LiveStats:
         if attempt > self.free_attempts:
             self.penalised_attempts += 1
 
+    def hold(self, seconds: float) -> None:
+        """Count one wait before an attempt (a pacing strategy holding for a server's room)."""
+        self.holds += 1
+        self.held_s += seconds
+
     def request(self, result: Result, latency_s: float, now: float) -> None:
         """Count one finished client request."""
         self.results[result] += 1
@@ -156,6 +163,8 @@ class LiveStats:
             "rejected": self.rejected,
             "attempts": self.attempts,
             "penalised_attempts": self.penalised_attempts,
+            "holds": self.holds,
+            "held_s": self.held_s,
             "latency": {
                 "count": self.latency.count,
                 "mean_s": self.latency.mean(),
