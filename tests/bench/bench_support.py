@@ -1,5 +1,5 @@
 """Processes and numbers for the balancer benchmarks: instant downstreams, a balancer
-subprocess, free ports, resident memory and nearest-rank percentiles."""
+subprocess, free ports, resident memory, nearest-rank percentiles and wrk runs."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ import asyncio
 import math
 import os
 import socket
+import subprocess
 import sys
+import tempfile
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -21,6 +23,25 @@ from banditlb.harness.processes import (
 
 INSTANT_SERVER = Path(__file__).with_name("instant_server.py")
 GOOD_ID = "abcdefghijklmnopqrstuvwx"
+WRK_LUA = f"""wrk.method = "POST"
+wrk.body = "{GOOD_ID}"
+wrk.headers["Content-Type"] = "text/plain"
+"""
+
+
+def wrk(url: str, seconds: float, connections: int, *, threads: int, check: bool) -> str:
+    """`wrk` POSTing the id to `url` over keep-alive connections; returns its report."""
+    with tempfile.TemporaryDirectory() as tmp:
+        script = Path(tmp) / "post.lua"
+        script.write_text(WRK_LUA)
+        result = subprocess.run(
+            ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", "-s", str(script), url],
+            capture_output=True,
+            text=True,
+            check=check,
+            timeout=seconds + 30,
+        )
+    return result.stdout
 
 
 def free_ports(n: int) -> list[int]:

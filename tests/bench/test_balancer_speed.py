@@ -16,8 +16,6 @@ import io
 import os
 import pstats
 import shutil
-import subprocess
-import tempfile
 import time
 from pathlib import Path
 
@@ -31,6 +29,7 @@ from bench_support import (
     raise_priority,
     vm_rss_kib,
 )
+from bench_support import wrk as bench_wrk
 
 from banditlb.balancer.app import create_app
 from banditlb.balancer.settings import BalancerSettings, Upstream
@@ -41,10 +40,6 @@ pytestmark = [pytest.mark.bench, pytest.mark.anyio]
 BODY = GOOD_ID.encode()
 HEADERS = {"Content-Type": "text/plain"}
 LATENCY_RATES = ((10, 30.0), (100, 20.0), (1000, 10.0))  # (req/s, seconds)
-WRK_LUA = """wrk.method = "POST"
-wrk.body = "abcdefghijklmnopqrstuvwx"
-wrk.headers["Content-Type"] = "text/plain"
-"""
 
 
 def ms(seconds: float) -> str:
@@ -136,17 +131,7 @@ async def _latency_table(
 
 
 def _wrk(url: str, seconds: int, connections: int) -> str:
-    with tempfile.TemporaryDirectory() as tmp:
-        script = Path(tmp) / "post.lua"
-        script.write_text(WRK_LUA)
-        result = subprocess.run(
-            ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "-s", str(script), url],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=seconds + 30,
-        )
-    return result.stdout
+    return bench_wrk(url, seconds, connections, threads=1, check=True)
 
 
 async def test_throughput_wrk() -> None:

@@ -11,14 +11,13 @@ import os
 import shutil
 import signal
 import sqlite3
-import subprocess
-import tempfile
 import time
 from pathlib import Path
 
 import aiohttp
 import pytest
 from bench_support import GOOD_ID, free_ports, percentile
+from bench_support import wrk as bench_wrk
 from referee_support import referee_available, referee_call, referee_fleet
 
 from banditlb.harness.processes import banditlb_command, start_process, wait_healthy
@@ -26,10 +25,6 @@ from banditlb.store.recorder import MAX_BACKLOG
 
 pytestmark = [pytest.mark.bench, pytest.mark.anyio]
 
-WRK_LUA = """wrk.method = "POST"
-wrk.body = "abcdefghijklmnopqrstuvwx"
-wrk.headers["Content-Type"] = "text/plain"
-"""
 BODY = GOOD_ID.encode()
 HEADERS = {"Content-Type": "text/plain"}
 
@@ -47,17 +42,7 @@ def need_tools() -> None:
 
 def wrk(url: str, seconds: float, connections: int) -> str:
     """`wrk -t2` POSTing the id; returns its report."""
-    with tempfile.TemporaryDirectory() as tmp:
-        script = Path(tmp) / "post.lua"
-        script.write_text(WRK_LUA)
-        result = subprocess.run(
-            ["wrk", "-t2", f"-c{connections}", f"-d{seconds:g}s", "-s", str(script), url],
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=seconds + 30,
-        )
-    return result.stdout
+    return bench_wrk(url, seconds, connections, threads=2, check=False)
 
 
 def requests_per_second(report: str) -> float:
