@@ -138,7 +138,13 @@ class Balancer:
         return delivery
 
     def _cut_short(self) -> None:
-        """The grace is over: every attempt still waiting ends now as a TIMEOUT."""
+        """The grace is over: every attempt still waiting ends now as a TIMEOUT.
+
+        The event loop's timer may fire a hair before our clock reaches `_stop_by`; the grace
+        ends now all the same, or a request would go on to a next attempt past it."""
+        now = self._clock.now()
+        if self._stop_by is None or self._stop_by > now:
+            self._stop_by = now
         for task in list(self._attempting):
             task.cancel(_CUT_SHORT)
 
