@@ -54,11 +54,16 @@ from banditlb.strategies.base import (
     count,
     unit,
 )
-from banditlb.strategies.capacity_model import CapacityModel
-from banditlb.strategies.flow_plan import FlowPlan, solve_flow_plan
+from banditlb.strategies.planner.capacity_model import CapacityModel
+from banditlb.strategies.planner.flow_plan import FlowPlan, solve_flow_plan
 
-_PLAN_CACHE = 512
-_TIE = 1e-6
+_PLAN_CACHE = 512  # solved plans kept (oldest evicted first): worlds revisit a few states
+_TIE = 1e-6  # index values closer than this are ties, broken by the plan's shares
+_P_GRID = 50.0  # success rates are rounded to 1/50 so near-equal inputs share a plan
+_RATE_GRID = 2.0  # arrival rates are rounded to 1/2 id per second for the same reason
+_RATE_MOVE = 1.0  # ids per second the arrival rate must move by to re-solve
+_EARLY_GROWTH = 2  # early on, re-plan whenever the answered attempts have grown this many times
+_EARLY_SLACK = 4  # ... plus this many, so the first few answers re-plan quickly
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,19 +182,19 @@ class CapacityPlanner:
         answered = self._answered
         if (
             now - self._planned_at < config.replan_interval
-            and answered < 2 * self._answered_at_plan + 4
+            and answered < _EARLY_GROWTH * self._answered_at_plan + _EARLY_SLACK
         ):
             return
         self._answered_at_plan = answered
-        p = [round(self.mean(a) * 50.0) / 50.0 for a in range(self._n)]
+        p = [round(self.mean(a) * _P_GRID) / _P_GRID for a in range(self._n)]
         caps = [self.capacity.capacity(a, now) for a in range(self._n)]
-        rate = round(self.arrival_rate(now) * 2.0) / 2.0
+        rate = round(self.arrival_rate(now) * _RATE_GRID) / _RATE_GRID
         self._planned_at = now
         last = self._plan_inputs
         if (
             last
             and caps == last[2]
-            and abs(rate - last[0]) < 1.0
+            and abs(rate - last[0]) < _RATE_MOVE
             and max(abs(a - b) for a, b in zip(p, last[1], strict=True)) < config.drift
         ):
             return
@@ -198,7 +203,7 @@ class CapacityPlanner:
         if plan is None:
             plan = solve_flow_plan(p, caps, rate, len(self.shares))
             if len(self._plans) >= _PLAN_CACHE:
-                self._plans.clear()
+                del self._plans[next(iter(self._plans))]  # dicts keep insertion order
             self._plans[key] = plan
         self._plan_inputs = (rate, p, caps)
         self.plan = plan
