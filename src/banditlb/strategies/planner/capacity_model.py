@@ -58,6 +58,7 @@ class CapacityModel:
         decrease: float,
         increase: float,
         min_rate: float = 0.1,
+        horizon: float = 10.0,
     ) -> None:
         self.window = window
         self.probe_interval = probe_interval
@@ -69,6 +70,8 @@ class CapacityModel:
         self.decrease = decrease
         self.increase = increase
         self.min_rate = min_rate
+        self.horizon = horizon
+        self.admitted: list[deque[float]] = [deque() for _ in range(n_arms)]  # over `horizon`
         self.rate = [math.inf] * n_arms  # paced sends per second; inf until the first 429
         self.next_at = [0.0] * n_arms  # the earliest time of the next paced send
         self.starved_at = [-math.inf] * n_arms  # when the plan last wanted more than r gave
@@ -86,6 +89,7 @@ class CapacityModel:
         self.quota_left: list[int | None] = [None] * n_arms  # advertised remaining, if any
         self.quota_reset_at = [0.0] * n_arms
         self.quota_limit: list[int | None] = [None] * n_arms
+        self.quota_window = [0.0] * n_arms  # advertised window, else the longest reset seen
         self.cap_before = [0.0] * n_arms  # the cap before the last lowering, to undo it
 
     # ---- room ------------------------------------------------------------------------------
@@ -152,10 +156,27 @@ class CapacityModel:
         return 1 if limit is None else max(1, limit)
 
     def capacity(self, arm: int, now: float) -> float:
-        """Planned capacity in sends per second: 0 while blocked, inf while never refused."""
+        """Planned capacity in sends per second: 0 while blocked, inf while never refused.
+
+        An advertised quota gives it outright: its limit per window (the window advertised,
+        else the longest reset seen, which a window's reset never exceeds)."""
+        limit, window = self.quota_limit[arm], self.quota_window[arm]
+        if limit is not None and window > 0.0:
+            return limit / window
+        measured = self.throughput(arm, now)
         if self.blocked_until[arm] > now:
-            return 0.0
-        return min(self.cap[arm] / self.window, self.rate[arm])
+            return measured
+        return max(min(self.cap[arm] / self.window, self.rate[arm]), measured)
+
+    def throughput(self, arm: int, now: float) -> float:
+        """Admitted sends per second over the last `horizon` seconds: what the server has
+        shown it takes, whatever our cap and pace say (sends past them that got through
+        count too)."""
+        log = self.admitted[arm]
+        edge = now - self.horizon
+        while log and log[0] <= edge:
+            log.popleft()
+        return len(log) / self.horizon
 
     # ---- probing ---------------------------------------------------------------------------
 
@@ -212,6 +233,7 @@ class CapacityModel:
                 self.quota_left[arm] = quota.remaining
                 self.quota_reset_at[arm] = now + quota.reset
             self.quota_limit[arm] = quota.limit
+            self.quota_window[arm] = quota.window or max(self.quota_window[arm], quota.reset)
             if outcome.rate_limited:
                 self.blocked_until[arm] = max(
                     self.blocked_until[arm], now + max(quota.reset, outcome.retry_after or 0.0)
@@ -229,6 +251,7 @@ class CapacityModel:
             self.rate[arm] = rate + self.increase * min(now - grown, _STARVED_FOR)
             self.grown_at[arm] = now
         self.sends[arm].append(sent_at)
+        self.admitted[arm].append(sent_at)
         admitted = self.in_window(arm, sent_at)
         if admitted > self.cap[arm]:
             self.cap[arm] = float(admitted)
@@ -241,8 +264,11 @@ class CapacityModel:
         self, arm: int, wait: float | None, sent_at: float, now: float, probing: bool
     ) -> None:
         run = self.refused_run[arm] = self.refused_run[arm] + 1
-        if wait is not None and wait > self.outage_after:  # an outage it told us about
+        if wait is not None and wait > self.outage_after:  # a wait it told us about
             self.blocked_until[arm] = max(self.blocked_until[arm], now + wait)
+            admitted = self.in_window(arm, sent_at)
+            if admitted > 0 and run == 1:  # it was admitting: a limit (long window, few
+                self.cap[arm] = min(self.cap[arm], float(admitted))  # slots), not an outage
             return
         if run == 2:  # a second 429 in a row: an outage began, the cap was not too high
             self.cap[arm] = max(self.cap[arm], self.cap_before[arm])

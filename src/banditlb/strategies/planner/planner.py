@@ -141,6 +141,7 @@ class CapacityPlanner:
             max_backoff=config.max_backoff,
             decrease=config.decrease,
             increase=config.increase,
+            horizon=config.rate_horizon,
         )
         levels = config.free_attempts
         self.shares: list[list[float]] = [[0.0] * n_arms for _ in range(levels)]
