@@ -8,10 +8,10 @@ import random
 import pytest
 
 from banditlb.errors import ConfigError
-from banditlb.outcome import Outcome, OutcomeKind, Quota
-from banditlb.strategies.capacity_model import CapacityModel
-from banditlb.strategies.capacity_planner import CapacityPlannerConfig
-from banditlb.strategies.flow_plan import solve_flow_plan
+from banditlb.game.outcome import Outcome, OutcomeKind, Quota
+from banditlb.strategies.planner.capacity_model import CapacityModel
+from banditlb.strategies.planner.capacity_planner import CapacityPlannerConfig
+from banditlb.strategies.planner.flow_plan import solve_flow_plan
 from banditlb.testing import FakeClock
 
 OK = Outcome(OutcomeKind.ACCEPTED, 200)

@@ -13,12 +13,12 @@ from banditlb.strategies.attempt_aware_ucb import AttemptAwareUCBConfig
 from banditlb.strategies.balanced_exploration import BalancedExplorationConfig
 from banditlb.strategies.base import Range, Strategy, StrategyConfig, parameter_ranges
 from banditlb.strategies.blocking import BlockingConfig
-from banditlb.strategies.capacity_planner import CapacityPlannerConfig
 from banditlb.strategies.discounted_thompson import DiscountedThompsonConfig
 from banditlb.strategies.discover_exploit import DiscoverExploitConfig
 from banditlb.strategies.exp3 import Exp3Config
 from banditlb.strategies.kl_ucb import KLUCBConfig
 from banditlb.strategies.masked_thompson import MaskedThompsonConfig
+from banditlb.strategies.planner.capacity_planner import CapacityPlannerConfig
 from banditlb.strategies.primal_dual_bwk import PrimalDualBwKConfig
 from banditlb.strategies.random_choice import RandomConfig
 from banditlb.strategies.round_robin import RoundRobinConfig

@@ -44,7 +44,7 @@ from types import MappingProxyType
 from typing import ClassVar
 
 from banditlb.errors import ConfigError
-from banditlb.outcome import Outcome, OutcomeKind
+from banditlb.game.outcome import Outcome, OutcomeKind
 from banditlb.strategies.base import (
     ArmCounts,
     ArmSnapshot,
@@ -54,8 +54,8 @@ from banditlb.strategies.base import (
     count,
     unit,
 )
-from banditlb.strategies.capacity_model import CapacityModel
-from banditlb.strategies.flow_plan import FlowPlan, solve_flow_plan
+from banditlb.strategies.planner.capacity_model import CapacityModel
+from banditlb.strategies.planner.flow_plan import FlowPlan, solve_flow_plan
 
 _PLAN_CACHE = 512
 _TIE = 1e-6
