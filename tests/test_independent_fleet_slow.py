@@ -21,8 +21,8 @@ from typing import Any
 
 import pytest
 
-from banditlb.models import scenario as scenario_io
-from banditlb.oracle import oracle_bound
+from banditlb.models.oracle import oracle_bound
+from banditlb.scenarios import files as scenario_files
 from banditlb.sim import simulate
 
 pytestmark = pytest.mark.slow
@@ -84,9 +84,9 @@ def their_oracle(path: Path) -> float:
 def prediction(name: str, fleet: dict[str, Any]) -> str:
     """The simulator's planner on our translation: mean ± 95% half-width and % of our oracle."""
     builtin = f"referee_{name}"
-    if builtin not in scenario_io.builtin_names():
+    if builtin not in scenario_files.builtin_names():
         return f"no built-in {builtin} yet: no simulator prediction"
-    world = scenario_io.load(builtin)
+    world = scenario_files.load(builtin)
     tier = world.tiers()[0]
     specs = world.tier(tier)
     assert sorted(s.error_rate for s in specs) == sorted(

@@ -9,7 +9,7 @@ from banditlb.balancer.serving import serve_in_background
 from banditlb.balancer.settings import BalancerSettings, Upstream
 from banditlb.fleet import Fleet
 from banditlb.harness.load import LoadPlan, LoadReport, run_load
-from banditlb.models import scenario as scenario_io
+from banditlb.scenarios import files as scenario_files
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
@@ -18,7 +18,7 @@ REQUESTS = 600  # 60 s at the challenge's 10 requests/s
 
 async def play_t2(strategy: str) -> LoadReport:
     """One minute of the default scenario's T2 at 10 req/s through `strategy`, referee-scored."""
-    world = scenario_io.load("default")
+    world = scenario_files.load("default")
     async with Fleet(world, ephemeral=True) as fleet:
         upstreams = tuple(Upstream(s.name, *fleet.address(s.name)) for s in world.tier("T2"))
         settings = BalancerSettings(upstreams, strategy=strategy, seed=4, tier="T2")

@@ -11,7 +11,7 @@ from banditlb.balancer.serving import serve_in_background
 from banditlb.balancer.settings import BalancerSettings, Upstream
 from banditlb.fleet import Fleet
 from banditlb.harness.load import LoadPlan, run_load
-from banditlb.models import scenario as scenario_io
+from banditlb.models.scenario import loads
 from banditlb.sim.engine import simulate
 
 REQUESTS = 150  # 15 s at the challenge's 10 requests/s
@@ -38,7 +38,7 @@ limits = [{{ kind = "fixed_window", limit = {limit}, window = 1.0 }}]
 @pytest.mark.anyio
 async def test_live_thompson_scores_inside_the_simulators_95_percent_range() -> None:
     """A live Thompson run at 10 req/s scores within mean ± 1.96 sd of 40 simulated runs."""
-    scenario = scenario_io.loads(SHORT_SCENARIO, "short")
+    scenario = loads(SHORT_SCENARIO, "short")
     simulated = [
         simulate(scenario, "T2", "thompson", seed=seed, requests=REQUESTS).score_per_request
         for seed in range(40)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from banditlb.clock import VirtualClock
-from banditlb.outcome import Outcome
+from banditlb.game.clock import VirtualClock
+from banditlb.game.outcome import Outcome
 from banditlb.strategies.base import ArmCounts, ArmSnapshot
 
 FakeClock = VirtualClock

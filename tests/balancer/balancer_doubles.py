@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 import httpx
 from starlette.applications import Starlette
 
-from banditlb.outcome import Outcome, OutcomeKind
+from banditlb.game.outcome import Outcome, OutcomeKind
 
 
 class FakeDownstream:

@@ -21,7 +21,7 @@ from live_doubles import Raw, exchange
 from banditlb.balancer.app import create_app
 from banditlb.balancer.serving import serve_in_background
 from banditlb.balancer.settings import BalancerSettings, Upstream
-from banditlb.ids import is_valid_id
+from banditlb.game.ids import is_valid_id
 from banditlb.testing import ScriptedStrategy
 
 GOOD_ID = "abcdefghijklmnopqrstuvwx"

@@ -13,7 +13,7 @@ from starlette.routing import Route
 from banditlb.balancer.app import create_app, json_safe
 from banditlb.balancer.recording import AttemptRecord, MemoryRecorder
 from banditlb.balancer.settings import BalancerSettings, Upstream
-from banditlb.outcome import OutcomeKind
+from banditlb.game.outcome import OutcomeKind
 from banditlb.testing import FakeClock, ScriptedStrategy
 
 GOOD_ID = "abcdefghijklmnopqrstuvwx"

@@ -19,7 +19,7 @@ from banditlb.balancer.downstream import (
     parse_retry_after,
 )
 from banditlb.balancer.settings import Upstream
-from banditlb.outcome import OutcomeKind, Quota
+from banditlb.game.outcome import OutcomeKind, Quota
 
 GOOD_ID = "abcdefghijklmnopqrstuvwx"
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]

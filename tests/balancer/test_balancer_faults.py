@@ -16,7 +16,7 @@ import pytest
 from live_doubles import live_balancer
 
 from banditlb.fleet import Fleet
-from banditlb.ids import new_id
+from banditlb.game.ids import new_id
 from banditlb.models import scenario
 
 pytestmark = pytest.mark.anyio

@@ -6,7 +6,7 @@ import pytest
 from multidict import CIMultiDict
 
 from banditlb.balancer.headers import parse_quota, parse_retry_after
-from banditlb.outcome import Quota
+from banditlb.game.outcome import Quota
 
 NOW = 1_445_412_480.0  # Wed, 21 Oct 2015 07:28:00 GMT
 

@@ -14,7 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from banditlb.balancer.app import create_app
 from banditlb.balancer.settings import BalancerSettings, Upstream
-from banditlb.clock import WallClock
+from banditlb.game.clock import WallClock
 from banditlb.strategies.registry import DEFAULT_STRATEGY
 from banditlb.testing import FakeClock, ScriptedStrategy
 

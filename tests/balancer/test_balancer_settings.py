@@ -4,13 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from banditlb.balancer.settings import (
-    BalancerSettings,
-    Upstream,
-    parse_params,
-    parse_upstreams,
-    tier_upstreams,
-)
+from banditlb.balancer.settings import BalancerSettings, Upstream
+from banditlb.cli.options import parse_params, parse_upstreams, tier_upstreams
 from banditlb.errors import ConfigError, ScenarioError
 
 ONE = (Upstream("a", "127.0.0.1", 4000),)

@@ -10,8 +10,8 @@ from balancer_doubles import OK, FakeDownstream
 from banditlb.balancer.balancer import Balancer
 from banditlb.balancer.recording import MemoryRecorder
 from banditlb.balancer.stats import LiveStats
-from banditlb.outcome import OutcomeKind
-from banditlb.router import Router, StopReason
+from banditlb.game.outcome import OutcomeKind
+from banditlb.game.router import Router, StopReason
 from banditlb.testing import FakeClock, ScriptedStrategy
 
 pytestmark = pytest.mark.anyio

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from banditlb.balancer.stats import LatencyHistogram, LiveStats, Result, SecondRing
-from banditlb.outcome import OutcomeKind
+from banditlb.game.outcome import OutcomeKind
 
 
 def test_histogram_quantiles_interpolate_within_buckets() -> None:

@@ -19,7 +19,7 @@ from test_balancer_downstream import (
 
 from banditlb.balancer.lean_downstream import LeanDownstream
 from banditlb.balancer.settings import Upstream
-from banditlb.outcome import OutcomeKind, Quota
+from banditlb.game.outcome import OutcomeKind, Quota
 
 pytestmark = pytest.mark.anyio
 

@@ -24,8 +24,8 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from banditlb.game.router import RetryRules
 from banditlb.models.generate import generate, parse_seeds
-from banditlb.router import RetryRules
 from banditlb.sim import plots, robustness
 from banditlb.sim.family import run_family
 from banditlb.sim.sweep import SweepSpec, seeds_from_count

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from banditlb.models.scenario import load
+from banditlb.scenarios.files import load
 from banditlb.sim import simulate
 from banditlb.sim.sweep import SweepSpec, run_sweep, seeds_from_count
 from banditlb.strategies.registry import strategy_names

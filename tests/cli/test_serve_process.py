@@ -16,8 +16,8 @@ import pytest
 
 from banditlb.cli.main import main
 from banditlb.fleet import Fleet
+from banditlb.game.ids import new_id
 from banditlb.harness.processes import banditlb_command, start_process, wait_healthy
-from banditlb.ids import new_id
 from banditlb.models import scenario
 
 pytestmark = pytest.mark.anyio

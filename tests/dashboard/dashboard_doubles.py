@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from banditlb.balancer.recording import AttemptRecord
-from banditlb.outcome import OutcomeKind
+from banditlb.game.outcome import OutcomeKind
 from banditlb.store import (
     RunCreate,
     connect,

@@ -304,11 +304,11 @@ def test_live_page_follows_a_real_balancer(page: Page, tmp_path: Path) -> None:
     from banditlb.balancer.serving import serve_in_background
     from banditlb.balancer.settings import BalancerSettings, Upstream
     from banditlb.fleet import Fleet
-    from banditlb.models import scenario as scenario_io
-    from banditlb.oracle import oracle_bound
+    from banditlb.models.oracle import oracle_bound
+    from banditlb.scenarios import files as scenario_files
     from banditlb.store import SqliteRecorder, connect_readonly, count_attempts, list_runs, live_run
 
-    scenario = scenario_io.load("default")
+    scenario = scenario_files.load("default")
     tier = [server for server in scenario.servers if server.tier == "T1"]
     db = tmp_path / "runs.db"
     bound = oracle_bound(scenario, "T1").score_per_request

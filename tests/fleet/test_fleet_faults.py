@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from banditlb.fleet import Fleet
+from banditlb.game.ledger import NO_ANSWER
 from banditlb.models import scenario
-from banditlb.referee import NO_ANSWER
 from banditlb.testing import FakeClock
 
 pytestmark = pytest.mark.anyio

@@ -9,8 +9,8 @@ import pytest
 
 from banditlb.balancer.headers import parse_quota, parse_retry_after
 from banditlb.fleet import Fleet
+from banditlb.game.outcome import Quota
 from banditlb.models import scenario
-from banditlb.outcome import Quota
 from banditlb.testing import FakeClock
 
 pytestmark = pytest.mark.anyio

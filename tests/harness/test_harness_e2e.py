@@ -9,8 +9,9 @@ from banditlb.balancer.serving import serve_in_background
 from banditlb.balancer.settings import BalancerSettings, Upstream
 from banditlb.fleet import Fleet
 from banditlb.harness.load import LoadPlan, LoadReport, run_load
-from banditlb.models import scenario as scenario_io
+from banditlb.models.scenario import loads
 from banditlb.models.spec import Scenario
+from banditlb.scenarios import files as scenario_files
 
 pytestmark = pytest.mark.anyio
 
@@ -24,7 +25,7 @@ def two_good_among_eight_bad() -> Scenario:
             f'[[servers]]\nname = "s{i}"\ntier = "T1"\nport = {4100 + i}\n'
             f"error_rate = {error_rate}\n"
         )
-    return scenario_io.loads('name = "2of10"\nseed = 5\n' + "\n".join(servers), "test")
+    return loads('name = "2of10"\nseed = 5\n' + "\n".join(servers), "test")
 
 
 async def play(scenario: Scenario, strategy: str, *, requests: int = 300) -> LoadReport:
@@ -44,7 +45,7 @@ async def play(scenario: Scenario, strategy: str, *, requests: int = 300) -> Loa
 
 async def test_referee_accepted_equals_balancer_delivered() -> None:
     """Every id the balancer answers 200 for is one the referee saw accepted, and no more."""
-    report = await play(scenario_io.load("default"), "thompson")
+    report = await play(scenario_files.load("default"), "thompson")
     assert report.referee is not None
     assert (report.sent, report.errors, report.dropped) == (300, 0, 0)
     assert report.accepted == report.delivered

@@ -11,8 +11,8 @@ from contextlib import asynccontextmanager
 import pytest
 
 from banditlb.errors import ConfigError
+from banditlb.game.ids import new_id
 from banditlb.harness.load import LoadPlan, LoadProgress, percentile, run_load
-from banditlb.ids import new_id
 
 
 class Target:

@@ -14,8 +14,8 @@ import pytest
 from banditlb.harness.load import LoadProgress
 from banditlb.harness.processes import ProcessError, start_process, wait_healthy
 from banditlb.harness.run import RunPlan, run_live
-from banditlb.models import scenario as scenario_io
-from banditlb.oracle import oracle_bound
+from banditlb.models.oracle import oracle_bound
+from banditlb.scenarios import files as scenario_files
 from banditlb.store import connect, count_attempts, list_runs
 
 pytestmark = pytest.mark.anyio
@@ -163,7 +163,7 @@ async def test_live_run_scores_every_tier_and_leaves_no_process(tmp_path: Path) 
         conn.close()
     assert sorted(stored) == ["A", "B"]
     assert all(run.source == "live" and run.ended_at is not None for run in stored.values())
-    world = scenario_io.load(str(tmp_path / "small.toml"))
+    world = scenario_files.load(str(tmp_path / "small.toml"))
     for tier, run in stored.items():  # the oracle bound rides along, for "% of oracle"
         assert run.totals["oracle_per_request"] == oracle_bound(world, tier).score_per_request
     for result in results:

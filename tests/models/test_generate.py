@@ -14,9 +14,9 @@ import pytest
 from banditlb.cli.main import main
 from banditlb.errors import ConfigError
 from banditlb.models import generate as gen
-from banditlb.models import scenario as scenario_io
 from banditlb.models.server import ServerModel
 from banditlb.models.spec import LIMIT_KINDS, LimitSpec
+from banditlb.scenarios import files as scenario_files
 
 FAMILY = range(60)
 
@@ -135,7 +135,7 @@ def test_cli_writes_a_file_that_scenarios_validates(
         run_main(["scenarios", "random", "--seed", "3", "--tier", "T3", "--output", str(path)]) == 0
     )
     assert path.read_text(encoding="utf-8") == gen.generate_toml(3, ("T3",))
-    assert scenario_io.load(path).name == "random-3-T3"
+    assert scenario_files.load(path).name == "random-3-T3"
     capsys.readouterr()
     assert run_main(["scenarios", str(path)]) == 0
     assert "random-3-T3" in capsys.readouterr().out
@@ -188,7 +188,7 @@ def test_cli_shows_each_servers_retry_after_mode_and_headers(
     capsys.readouterr()
     assert run_main(["scenarios", str(path)]) == 0
     printed = capsys.readouterr().out
-    for server in scenario_io.load(path).servers:
+    for server in scenario_files.load(path).servers:
         row = next(line for line in printed.splitlines() if f" {server.name} " in line)
         assert f" {server.retry_after} " in row
         assert f" {server.rate_limit_headers} " in row

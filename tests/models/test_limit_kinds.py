@@ -10,6 +10,7 @@ import math
 
 import pytest
 
+from banditlb.game.outcome import Quota
 from banditlb.models.limits import (
     AllOf,
     FixedWindow,
@@ -23,7 +24,6 @@ from banditlb.models.pacing import GCRA, Concurrency
 from banditlb.models.sliding import SlidingCounter, SlidingLog
 from banditlb.models.spec import LimitSpec
 from banditlb.models.varying_bucket import PiecewiseBucket, SinusoidBucket
-from banditlb.outcome import Quota
 
 
 def trace(limiter: RateLimiter, times: list[float]) -> list[float | None]:

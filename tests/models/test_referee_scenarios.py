@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from banditlb.models import scenario
 from banditlb.models.limits import AllOf, FixedWindow, PeriodicOutage, TokenBucket
+from banditlb.models.oracle import oracle_bound
 from banditlb.models.varying_bucket import SinusoidBucket
-from banditlb.oracle import oracle_bound
+from banditlb.scenarios import files as scenario_files
 
 REFEREE = Path(__file__).resolve().parents[2].parent / "shared" / "referee"
 NAMES = ("t1", "t2", "t3")
@@ -34,8 +34,8 @@ def referee_json(name: str) -> dict[str, object]:
 @pytest.mark.parametrize("name", NAMES)
 def test_referee_scenarios_are_built_in_with_one_tier(name: str) -> None:
     """referee_t1..t3 load as built-ins: ten servers of one tier, no hints, no fields."""
-    loaded = scenario.load(f"referee_{name}")
-    assert f"referee_{name}" in scenario.builtin_names()
+    loaded = scenario_files.load(f"referee_{name}")
+    assert f"referee_{name}" in scenario_files.builtin_names()
     assert loaded.tiers() == [name.upper()]
     assert len(loaded.servers) == 10
     assert {(s.retry_after, s.rate_limit_headers) for s in loaded.servers} == {("none", "none")}
@@ -43,7 +43,7 @@ def test_referee_scenarios_are_built_in_with_one_tier(name: str) -> None:
 
 def test_referee_t3_uses_sinusoid_buckets_and_outages_that_start_up() -> None:
     """t3's first servers: a sinusoid-refilled bucket; a bucket with an outage from 30 s."""
-    servers = scenario.load("referee_t3").servers
+    servers = scenario_files.load("referee_t3").servers
     sinusoid = servers[0].build_limiter()
     assert isinstance(sinusoid, SinusoidBucket)
     assert (sinusoid.base, sinusoid.amplitude, sinusoid.period, sinusoid.burst) == (3, 2, 30, 3)
@@ -60,7 +60,7 @@ def test_referee_t3_uses_sinusoid_buckets_and_outages_that_start_up() -> None:
         False,
         True,
     ]
-    assert isinstance(scenario.load("referee_t2").servers[0].build_limiter(), FixedWindow)
+    assert isinstance(scenario_files.load("referee_t2").servers[0].build_limiter(), FixedWindow)
 
 
 @needs_referee
@@ -68,7 +68,7 @@ def test_referee_t3_uses_sinusoid_buckets_and_outages_that_start_up() -> None:
 def test_servers_match_the_referee_json(name: str) -> None:
     """Ports, error rates and seed are the referee scenario's, server for server."""
     data = referee_json(name)
-    loaded = scenario.load(f"referee_{name}")
+    loaded = scenario_files.load(f"referee_{name}")
     servers = data["servers"]
     assert isinstance(servers, list)
     assert [(s.port, s.error_rate) for s in loaded.servers] == [
@@ -89,5 +89,7 @@ def test_our_oracle_is_within_half_a_percent_of_theirs(name: str) -> None:
         check=True,
     )
     theirs = json.loads(ran.stdout.splitlines()[0])["oracle"]
-    ours = oracle_bound(f"referee_{name}", name.upper(), horizon=60.0).score_per_request
+    ours = oracle_bound(
+        scenario_files.load(f"referee_{name}"), name.upper(), horizon=60.0
+    ).score_per_request
     assert ours == pytest.approx(theirs, abs=0.005)

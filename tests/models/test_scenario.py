@@ -9,6 +9,7 @@ import pytest
 from banditlb.errors import BanditLBError, ScenarioError
 from banditlb.models import scenario
 from banditlb.models.spec import FaultSpec, LimitSpec
+from banditlb.scenarios import files as scenario_files
 
 GOOD = """
 name = "tiny"
@@ -346,8 +347,8 @@ def test_good_scenario_builds_every_field() -> None:
 
 def test_builtin_default_has_three_tiers_of_ten() -> None:
     """The built-in default: seed 42, tiers T1/T2/T3 on ports 4000-4009, 5000-5009, 6000-6009."""
-    loaded = scenario.load()
-    assert "default" in scenario.builtin_names()
+    loaded = scenario_files.load()
+    assert "default" in scenario_files.builtin_names()
     assert (loaded.name, loaded.seed, loaded.source) == ("default", 42, "builtin:default")
     assert loaded.tiers() == ["T1", "T2", "T3"]
     for tier, first in (("T1", 4000), ("T2", 5000), ("T3", 6000)):
@@ -359,16 +360,16 @@ def test_builtin_default_has_three_tiers_of_ten() -> None:
 def test_unknown_builtin_and_missing_file_are_scenario_errors() -> None:
     """An unknown name lists the built-ins; a missing .toml file says it cannot be read."""
     with pytest.raises(ScenarioError, match=r"^nonesuch: scenario: no such file .*built-ins: "):
-        scenario.load("nonesuch")
+        scenario_files.load("nonesuch")
     with pytest.raises(ScenarioError, match=r"missing\.toml: file: cannot be read"):
-        scenario.load("missing.toml")
+        scenario_files.load("missing.toml")
 
 
 def test_load_reads_a_file_path(tmp_path: Path) -> None:
     """A path to a TOML file loads with the path as its source."""
     path = tmp_path / "tiny.toml"
     path.write_text(GOOD, encoding="utf-8")
-    assert scenario.load(path).source == str(path)
+    assert scenario_files.load(path).source == str(path)
 
 
 @pytest.mark.parametrize(
@@ -431,4 +432,4 @@ def test_non_utf8_scenario_file_is_a_scenario_error(tmp_path: Path) -> None:
     bad = tmp_path / "latin.toml"
     bad.write_bytes('name = "caf\u00e9"\n'.encode("latin-1"))
     with pytest.raises(ScenarioError, match=r"latin\.toml: file: is not UTF-8 text"):
-        scenario.load(bad)
+        scenario_files.load(bad)

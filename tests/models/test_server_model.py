@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from banditlb.game.outcome import Quota
 from banditlb.models.server import Fault, Reply, ServerModel
 from banditlb.models.spec import DriftSpec, FaultSpec, LatencySpec, LimitSpec, ServerSpec
-from banditlb.outcome import Quota
 
 DRAWS = 10_000
 

@@ -7,10 +7,11 @@ import random
 import pytest
 
 from banditlb.errors import ConfigError
-from banditlb.models.scenario import load, loads
-from banditlb.outcome import OutcomeKind
-from banditlb.referee import NO_ANSWER, Ledger
-from banditlb.router import RetryRules, Router
+from banditlb.game.ledger import NO_ANSWER, Ledger
+from banditlb.game.outcome import OutcomeKind
+from banditlb.game.router import RetryRules, Router
+from banditlb.models.scenario import loads
+from banditlb.scenarios.files import load
 from banditlb.sim import Simulation, simulate
 from banditlb.sim.world import build_models, tier_specs
 from banditlb.strategies.registry import build_strategy, strategy_names

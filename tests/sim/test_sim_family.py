@@ -9,8 +9,8 @@ import pytest
 
 from banditlb.cli.main import main
 from banditlb.errors import ConfigError
+from banditlb.game.router import RetryRules
 from banditlb.models.generate import generate
-from banditlb.router import RetryRules
 from banditlb.sim.family import run_family
 from banditlb.sim.sweep import SweepSpec
 from banditlb.store import connect, list_runs

@@ -7,7 +7,7 @@ import pytest
 from matplotlib.colors import to_hex
 
 from banditlb.colours import strategy_colour
-from banditlb.router import RetryRules
+from banditlb.game.router import RetryRules
 from banditlb.sim import report
 from banditlb.sim.plots import regret_figure, scores_figure
 from banditlb.sim.sweep import SweepResult, SweepSpec, run_sweep

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from banditlb.oracle import oracle_bound
+from banditlb.models.oracle import oracle_bound
+from banditlb.scenarios.files import load
 from banditlb.sim import simulate
 from banditlb.sim.report import summarize, t_half_width, welch_p, write_runs, write_summary
 from banditlb.sim.result import SimResult
@@ -40,7 +41,7 @@ def test_best_and_near_best_are_marked() -> None:
         *(fake("b", s, v) for s, v in enumerate([8.9, 9.3, 9.2])),
         *(fake("c", s, v) for s, v in enumerate([5.0, 5.1, 5.2])),
     ]
-    bound = oracle_bound("default", "T1", horizon=1.0)
+    bound = oracle_bound(load("default"), "T1", horizon=1.0)
     rows = {row.strategy: row for row in summarize(runs, {"T1": bound})["T1"]}
     assert (rows["a"].best, rows["a"].near_best) == (True, False)
     assert rows["a"].mean == pytest.approx(0.92)

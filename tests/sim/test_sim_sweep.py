@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from banditlb.errors import ConfigError
-from banditlb.models.scenario import load
+from banditlb.scenarios.files import load
 from banditlb.sim.sweep import SweepSpec, parse_strategies, run_sweep, seeds_from_count
 from banditlb.strategies.registry import strategy_names
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from banditlb.balancer.recording import AttemptRecord
-from banditlb.outcome import OutcomeKind
+from banditlb.game.outcome import OutcomeKind
 
 _STATUS = {OutcomeKind.ACCEPTED: 200, OutcomeKind.FAILED: 500, OutcomeKind.RATE_LIMITED: 429}
 

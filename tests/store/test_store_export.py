@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from banditlb.cli.main import build_app, main
 from banditlb.errors import StoreError
-from banditlb.outcome import OutcomeKind
+from banditlb.game.outcome import OutcomeKind
 from banditlb.store import (
     RunCreate,
     create_run,

@@ -9,7 +9,7 @@ import pytest
 from store_doubles import attempt
 
 from banditlb.balancer.recording import Recorder
-from banditlb.outcome import OutcomeKind
+from banditlb.game.outcome import OutcomeKind
 from banditlb.store import RunCreate, SqliteRecorder, connect_readonly, count_attempts, get_run
 
 pytestmark = pytest.mark.anyio

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pytest
 
 from banditlb.errors import StoreError
-from banditlb.outcome import Outcome, OutcomeKind
+from banditlb.game.outcome import Outcome, OutcomeKind
 from banditlb.store import RunCreate, create_run, store_sim_result
 from banditlb.store.sim_results import sim_attempts
 from banditlb.store.sweeps import (

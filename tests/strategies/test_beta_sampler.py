@@ -7,7 +7,7 @@ import random
 import pytest
 from scipy import stats
 
-from banditlb.outcome import Outcome, OutcomeKind
+from banditlb.game.outcome import Outcome, OutcomeKind
 from banditlb.strategies.base import BetaSampler, gamma_constants
 from banditlb.strategies.thompson import ThompsonConfig
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from banditlb.outcome import Outcome, OutcomeKind
+from banditlb.game.outcome import Outcome, OutcomeKind
 from banditlb.strategies.attempt_aware_ucb import AttemptAwareUCBConfig
 from banditlb.strategies.blocking import BlockingConfig
 from banditlb.strategies.discover_exploit import DiscoverExploitConfig

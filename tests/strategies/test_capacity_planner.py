@@ -8,7 +8,7 @@ import random
 import pytest
 
 from banditlb.errors import ConfigError
-from banditlb.outcome import Outcome, OutcomeKind, Quota
+from banditlb.game.outcome import Outcome, OutcomeKind, Quota
 from banditlb.strategies.planner.capacity_model import CapacityModel
 from banditlb.strategies.planner.capacity_planner import CapacityPlannerConfig
 from banditlb.strategies.planner.flow_plan import solve_flow_plan
@@ -85,20 +85,25 @@ def test_repeated_429s_are_an_outage_that_restores_the_cap_and_backs_off() -> No
     assert caps.blocked_until[0] == pytest.approx(0.9 + 1.0)  # 0.5 s doubled once
     caps.record(0, LIMITED, 2.0)
     assert caps.blocked_until[0] == pytest.approx(2.0 + 2.0)
-    assert caps.capacity(0, 3.0) == 0.0
+    assert caps.capacity(0, 3.0) == pytest.approx(0.4)  # blocked: what it took, 4 in 10 s
     caps.record(0, OK, 4.5)
     assert caps.refused_run[0] == 0
 
 
-def test_long_retry_after_is_an_outage_that_keeps_the_cap() -> None:
-    """A Retry-After longer than `outage_after` marks an outage and leaves the cap alone."""
+def test_long_retry_after_is_waited_out_and_lowers_the_cap_after_admitted_sends() -> None:
+    """A Retry-After longer than `outage_after` is waited out; if sends were admitted just
+    before, it was a limit (a long window, a few slots), so the cap drops to them."""
+    caps = model()
+    caps.record(0, limited(5.0), 0.0)  # nothing admitted: an outage, the cap stays unknown
+    assert caps.cap[0] == math.inf
+    assert not caps.has_room(0, 4.9)
     caps = model()
     caps.record(0, OK, 0.0)
     caps.record(0, limited(5.0), 0.5)
-    assert caps.cap[0] == math.inf
+    assert caps.cap[0] == 1.0
     assert not caps.has_room(0, 5.4)
     assert caps.has_room(0, 5.5)
-    assert caps.capacity(0, 1.0) == 0.0
+    assert caps.capacity(0, 1.0) == pytest.approx(0.1)  # blocked: 1 admitted in 10 s
 
 
 def test_pace_grows_only_while_the_plan_wants_more() -> None:
@@ -140,6 +145,34 @@ def test_advertised_quota_is_exact() -> None:
     assert caps.room_at(0, 0.5) == pytest.approx(0.6)  # at the reset it advertised
     assert caps.has_room(0, 0.61)  # the window reset (at 0.2 + 0.4)
     assert caps.cap[0] == math.inf  # nothing learned from a server that says it exactly
+
+
+def test_advertised_quota_sets_the_planned_capacity() -> None:
+    """The plan's capacity for a server with RateLimit fields is limit / window: the window
+    it advertised, else the longest reset it has shown (X-RateLimit-* give no window)."""
+    caps = model()
+    caps.record(0, Outcome(OutcomeKind.ACCEPTED, 200, quota=Quota(3, 0.5, 10, 2.0)), 0.0)
+    assert caps.capacity(0, 0.1) == pytest.approx(5.0)
+    caps.record(1, Outcome(OutcomeKind.ACCEPTED, 200, quota=Quota(3, 4.0, 10)), 0.0)
+    caps.record(1, Outcome(OutcomeKind.ACCEPTED, 200, quota=Quota(2, 3.5, 10)), 0.5)
+    assert caps.capacity(1, 0.6) == pytest.approx(10 / 4.0)
+
+
+def test_measured_throughput_floors_the_planned_capacity() -> None:
+    """Sends the server admitted over the horizon count even past our cap and pace: the
+    plan never believes a server takes less than it has just shown it takes."""
+    caps = model(decrease=0.1)
+    for t in (0.0, 0.1):
+        caps.record(0, OK, t)
+    caps.record(0, LIMITED, 0.2)  # cap 2, pace 2/s
+    for k in range(30):  # past the cap (fallbacks, probes), all admitted
+        caps.record(0, OK, 1.0 + k * 0.2)
+    caps.record(0, LIMITED, 7.0)
+    caps.record(0, OK, 7.5)  # a lone success ends the 429 run
+    caps.record(0, LIMITED, 8.0)
+    assert caps.rate[0] < 1.0  # the pace collapsed...
+    assert caps.capacity(0, 8.1) == pytest.approx(3.3)  # ...but 33 got through in 10 s
+    assert caps.throughput(0, 30.0) == 0.0
 
 
 def test_refused_probe_doubles_the_wait_and_admitted_probe_raises_the_cap() -> None:
@@ -218,7 +251,7 @@ def test_planner_never_sends_to_an_arm_it_believes_exhausted() -> None:
     # unknown cap: it learns the cap from one 429, then keeps to 2 per window
     assert picks == [0, 0, 0, 1, 1, 1, 1, 1, 1, 1]
     assert policy.capacity.cap[0] == 2.0
-    assert policy.snapshot(clock.now())[0].capacity == 2.0
+    assert policy.snapshot(clock.now())[0].capacity == pytest.approx(2.2)  # 22 in 10 s
     for _ in range(30):
         now = clock.now()
         arm = policy.choose(now, [0, 1], 1)

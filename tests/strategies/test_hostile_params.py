@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from banditlb.errors import ConfigError
-from banditlb.outcome import Outcome, OutcomeKind
+from banditlb.game.outcome import Outcome, OutcomeKind
 from banditlb.strategies.base import parameter_ranges
 from banditlb.strategies.registry import REGISTRY, make_config, strategy_names
 

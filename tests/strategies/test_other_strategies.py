@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from banditlb.outcome import Outcome, OutcomeKind
+from banditlb.game.outcome import Outcome, OutcomeKind
 from banditlb.strategies.balanced_exploration import BalancedExplorationConfig
 from banditlb.strategies.discounted_thompson import DiscountedThompsonConfig
 from banditlb.strategies.exp3 import Exp3Config

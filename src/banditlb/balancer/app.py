@@ -39,9 +39,9 @@ from banditlb.balancer.metrics import metrics_registry, metrics_route
 from banditlb.balancer.recording import NullRecorder, Recorder
 from banditlb.balancer.settings import BalancerSettings
 from banditlb.balancer.stats import LiveStats
-from banditlb.clock import Clock, WallClock
 from banditlb.errors import BanditLBError
-from banditlb.router import Router
+from banditlb.game.clock import Clock, WallClock
+from banditlb.game.router import Router
 from banditlb.strategies.base import Strategy
 from banditlb.strategies.registry import build_strategy
 

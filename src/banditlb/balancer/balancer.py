@@ -1,6 +1,6 @@
 """The retry loop for one client request: ask the router, send, record, until it stops.
 
-The rules themselves (free attempts, penalty, Retry-After) live in `banditlb.router`; this
+The rules themselves (free attempts, penalty, Retry-After) live in `banditlb.game.router`; this
 class only drives them against a `Downstream`, keeps the request deadline, and reports each
 attempt to the `Recorder` and `LiveStats`. The deadline is checked before every attempt, so a
 request can overrun it by at most one attempt timeout. A pacing strategy may hold an attempt
@@ -25,9 +25,9 @@ from typing import Any
 from banditlb.balancer.downstream import Downstream
 from banditlb.balancer.recording import AttemptRecord, Recorder
 from banditlb.balancer.stats import LiveStats, Result
-from banditlb.clock import Clock
-from banditlb.outcome import Outcome, OutcomeKind
-from banditlb.router import Route, Router, StopReason
+from banditlb.game.clock import Clock
+from banditlb.game.outcome import Outcome, OutcomeKind
+from banditlb.game.router import Route, Router, StopReason
 
 _CUT_SHORT = "banditlb: shutdown grace over, attempt cut short"
 

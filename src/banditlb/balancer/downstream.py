@@ -17,7 +17,7 @@ from yarl import URL
 
 from banditlb.balancer.headers import parse_quota, parse_retry_after
 from banditlb.balancer.settings import Upstream
-from banditlb.outcome import Outcome, OutcomeKind, outcome_for_status
+from banditlb.game.outcome import Outcome, OutcomeKind, outcome_for_status
 
 # Checked in order, first match wins: timeouts before connection errors because
 # aiohttp's ServerTimeoutError is both a ClientError and a TimeoutError.

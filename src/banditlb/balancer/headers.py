@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
-from banditlb.outcome import Quota
+from banditlb.game.outcome import Quota
 
 EPOCH_SECONDS = 1e9  # a Reset above this is a Unix timestamp, not a delta (2001-09-09)
 EPOCH_MILLISECONDS = 1e12

@@ -16,7 +16,7 @@ import logging
 from starlette.requests import ClientDisconnect, Request
 
 from banditlb.errors import BanditLBError
-from banditlb.ids import parse_id
+from banditlb.game.ids import parse_id
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from multidict import CIMultiDict
 
 from banditlb.balancer.headers import parse_quota, parse_retry_after
 from banditlb.balancer.settings import Upstream
-from banditlb.outcome import Outcome, OutcomeKind, outcome_for_status
+from banditlb.game.outcome import Outcome, OutcomeKind, outcome_for_status
 
 BODY_LIMIT = 64 * 1024
 

@@ -25,7 +25,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from banditlb.outcome import OutcomeKind
+from banditlb.game.outcome import OutcomeKind
 
 
 @dataclass(frozen=True, slots=True)

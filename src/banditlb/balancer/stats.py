@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from enum import StrEnum
 from typing import Any
 
-from banditlb.outcome import OutcomeKind
+from banditlb.game.outcome import OutcomeKind
 
 WINDOW_S = 600
 # Geometric bucket upper bounds from 0.5 ms to ~60 s (ratio 1.25), then +inf.

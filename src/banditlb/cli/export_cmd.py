@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from banditlb.cli import output
-from banditlb.cli.main import fail
 from banditlb.cli.runs_cmd import DbOption
 from banditlb.errors import StoreError
 from banditlb.store.attempts import count_attempts
@@ -44,7 +43,7 @@ def export(
                 if run_row.source == "simulated"
                 else "the balancer recorded none (no traffic, or --no-record)"
             )
-            fail(f"run {run_id} has no stored attempts to export: {why}", status=1)
+            output.fail(f"run {run_id} has no stored attempts to export: {why}", status=1)
         count = export_attempts(conn, run_id=run_id, fmt=fmt, out=target)
     finally:
         conn.close()

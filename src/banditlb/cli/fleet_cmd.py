@@ -13,7 +13,7 @@ from banditlb.access import TOKEN_ENV
 from banditlb.cli import output
 from banditlb.fleet import DEFAULT_CONTROL_PORT, Fleet
 from banditlb.fleet.run import serve_until_signalled
-from banditlb.models import scenario as scenario_io
+from banditlb.scenarios import files as scenario_files
 
 
 def listening_table(fleet: Fleet) -> Table:
@@ -42,7 +42,7 @@ def fleet(
     *,
     scenario: Annotated[
         str, typer.Option(help="Scenario file or built-in name.", show_default=True)
-    ] = scenario_io.DEFAULT_SCENARIO,
+    ] = scenario_files.DEFAULT_SCENARIO,
     host: Annotated[str, typer.Option(help="Address every socket binds.")] = "127.0.0.1",
     control_port: Annotated[
         int,
@@ -67,7 +67,7 @@ def fleet(
     ] = None,
 ) -> None:
     """Serve every downstream server of a scenario, plus the referee, until Ctrl-C."""
-    loaded = scenario_io.load(scenario)
+    loaded = scenario_files.load(scenario)
     if seed is not None:
         loaded = dataclasses.replace(loaded, seed=seed)
     served = Fleet(

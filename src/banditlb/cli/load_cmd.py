@@ -9,7 +9,6 @@ import typer
 
 from banditlb.cli import output
 from banditlb.cli.load_report import load_progress, report_console, report_table
-from banditlb.cli.main import fail
 from banditlb.errors import ConfigError
 from banditlb.harness.load import BodyFormat, LoadPlan, LoadProgress, run_load
 
@@ -58,7 +57,7 @@ def load(
 
         report = asyncio.run(run_load(plan, on_progress=show))
     if report.sent and report.delivered + report.failed == 0:
-        fail(
+        output.fail(
             f"no request got an answer from {url}: {report.errors} of {report.sent} failed to"
             " connect or timed out (is the balancer running?)",
             status=1,

@@ -4,32 +4,30 @@ from __future__ import annotations
 
 import importlib
 import sys
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
 from banditlb import __version__
+from banditlb.cli import (
+    dashboard_cmd,
+    export_cmd,
+    fleet_cmd,
+    load_cmd,
+    oracle_cmd,
+    run_cmd,
+    runs_cmd,
+    scenarios_cmd,
+    serve_cmd,
+    sim_cmd,
+    strategies_cmd,
+)
+from banditlb.cli.output import fail
 from banditlb.errors import BanditLBError
 
 
 def build_app() -> typer.Typer:
     """The CLI app; each subcommand module adds itself with `register(app)`."""
-    from banditlb.cli import (
-        dashboard_cmd,
-        export_cmd,
-        fleet_cmd,
-        load_cmd,
-        oracle_cmd,
-        run_cmd,
-        runs_cmd,
-        scenarios_cmd,
-        serve_cmd,
-        sim_cmd,
-        strategies_cmd,
-    )
-
     app = typer.Typer(
         name="banditlb",
         help="An adaptive load balancer that learns which flaky, rate-limited backends to trust.",
@@ -113,10 +111,3 @@ def usage_errors() -> tuple[type[Exception], ...]:
     if click_exceptions is not None:
         found.append(click_exceptions.ClickException)
     return tuple(found)
-
-
-def fail(message: str, *, status: int = 2) -> NoReturn:
-    """Print `error: message` as one unwrapped line on stderr and exit with `status`."""
-    console = Console(stderr=True, soft_wrap=True)
-    console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
-    sys.exit(status)

@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from banditlb.cli import output
+from banditlb.scenarios import files as scenario_files
 
 
 def _ordinal(n: int) -> str:
@@ -33,10 +34,10 @@ def oracle(
 ) -> None:
     """Print the best expected score per request any strategy could reach, and how."""
     console = output.console()
-    from banditlb.oracle import oracle_bound  # scipy: only for the commands that need it
+    from banditlb.models.oracle import oracle_bound  # scipy: only for the commands that need it
 
     bound = oracle_bound(
-        scenario,
+        scenario_files.load(scenario),
         tier,
         penalty=penalty,
         free_attempts=free_attempts,

@@ -1,5 +1,5 @@
 """How every subcommand prints: a console that never wraps when output is not a terminal,
-English plurals, and JSON for `--json`.
+English plurals, JSON for `--json`, and the one-line `error: ...` exit (`fail`).
 
 Rich assumes 80 columns when stdout is a pipe or a file, which breaks URLs, paths and run ids
 across lines; piped output is read by programs and by `less -S`, so it gets no width limit.
@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 import math
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 from rich.console import Console
+from rich.markup import escape
 
 PIPE_WIDTH = 1000
 """Columns assumed when output is not a terminal: wide enough that nothing wraps."""
@@ -45,3 +46,9 @@ def _finite(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_finite(item) for item in value]
     return value
+
+
+def fail(message: str, *, status: int = 2) -> NoReturn:
+    """Print `error: message` as one unwrapped line on stderr and exit with `status`."""
+    console(stderr=True).print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    sys.exit(status)

@@ -11,11 +11,11 @@ from typing import Annotated
 import typer
 from rich.progress import TaskID
 
-from banditlb.balancer.settings import parse_params
 from banditlb.cli.load_report import load_progress, report_console, report_table
+from banditlb.cli.options import parse_params
 from banditlb.harness.load import LoadProgress
 from banditlb.harness.run import RunPlan, Status, TierProgress, TierResult, run_live
-from banditlb.models import scenario as scenario_io
+from banditlb.scenarios import files as scenario_files
 from banditlb.strategies.registry import DEFAULT_STRATEGY
 
 
@@ -81,8 +81,8 @@ def run(
             console.print("interrupted; every process was stopped")
             sys.exit(130)
     rows = [(r.tier, r.strategy, r.report) for r in results]
-    world = scenario_io.load(scenario)
-    from banditlb.oracle import oracle_bound  # scipy: only for the commands that need it
+    world = scenario_files.load(scenario)
+    from banditlb.models.oracle import oracle_bound  # scipy: only for the commands that need it
 
     bounds = {
         r.tier: oracle_bound(

@@ -17,7 +17,7 @@ from rich.table import Table
 
 from banditlb.cli import output
 from banditlb.errors import ConfigError, ScenarioError
-from banditlb.models import scenario as scenario_io
+from banditlb.scenarios import files as scenario_files
 
 RANDOM = "random"
 
@@ -62,14 +62,14 @@ def scenarios(  # noqa: PLR0917 - typer maps each parameter to an argument or op
     elif name is not None:
         raise ScenarioError(name, "argument", f"unexpected; did you mean `show {name}`?")
     if file is None:
-        names = scenario_io.builtin_names()
+        names = scenario_files.builtin_names()
         if json_output:
             output.print_json(names)
         else:
             for builtin in names:
                 console.print(builtin)
         return
-    loaded = scenario_io.load(file)  # validates it first, whatever is printed
+    loaded = scenario_files.load(file)  # validates it first, whatever is printed
     if toml:
         print(toml_text(file), end="")
         return
@@ -116,7 +116,7 @@ def toml_text(ref: str) -> str:
     path = Path(ref)
     if path.suffix == ".toml" or path.exists():
         return path.read_text(encoding="utf-8")
-    package = resources.files(scenario_io.BUILTIN_PACKAGE)
+    package = resources.files(scenario_files.BUILTIN_PACKAGE)
     return package.joinpath(f"{ref}.toml").read_text(encoding="utf-8")
 
 

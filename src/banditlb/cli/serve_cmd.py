@@ -15,18 +15,14 @@ from banditlb.access import TOKEN_ENV
 from banditlb.balancer.app import begin_shutdown, create_app, state_document
 from banditlb.balancer.recording import Recorder
 from banditlb.balancer.serving import uvicorn_server
-from banditlb.balancer.settings import (
-    BalancerSettings,
-    parse_params,
-    parse_upstreams,
-    tier_upstreams,
-)
+from banditlb.balancer.settings import BalancerSettings
+from banditlb.cli.options import parse_params, parse_upstreams, tier_upstreams
 from banditlb.dashboard import dashboard_routes
 from banditlb.errors import ConfigError
+from banditlb.game.router import DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_MAX_HOLD, DEFAULT_REQUEST_DEADLINE
 from banditlb.logs import LEVELS, configure_logging
-from banditlb.models import scenario as scenario_io
 from banditlb.models.spec import Scenario
-from banditlb.router import DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_MAX_HOLD, DEFAULT_REQUEST_DEADLINE
+from banditlb.scenarios import files as scenario_files
 from banditlb.store import SqliteRecorder, connect, default_path, live_run
 from banditlb.store.recorder import MAX_BACKLOG
 from banditlb.strategies.registry import DEFAULT_STRATEGY
@@ -105,7 +101,7 @@ def serve(
     """Run the balancer (POST / with an id; GET /healthz, /readyz, /metrics, /api/state)."""
     if (upstreams is None) == (tier is None):
         raise ConfigError("give exactly one of --upstreams or --tier")
-    world = scenario_io.load(scenario) if tier is not None else None
+    world = scenario_files.load(scenario) if tier is not None else None
     if tier is not None and world is not None:
         servers = tier_upstreams(tier, world, host=upstream_host, port_offset=port_offset)
     else:
@@ -175,7 +171,7 @@ def tier_bound(world: Scenario | None, tier: str | None, penalty: float) -> floa
     """The oracle's score per request for a scenario tier (the dashboard's regret baseline)."""
     if tier is None or world is None:
         return None
-    from banditlb.oracle import oracle_bound  # scipy: loaded only when there is a tier
+    from banditlb.models.oracle import oracle_bound  # scipy: loaded only when there is a tier
 
     return oracle_bound(world, tier, penalty=penalty).score_per_request
 

@@ -13,10 +13,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from banditlb.cli import output
 from banditlb.errors import ConfigError
-from banditlb.router import DEFAULT_MAX_HOLD, RetryRules
+from banditlb.game.router import DEFAULT_MAX_HOLD, RetryRules
 
 if TYPE_CHECKING:  # the simulator, scipy and matplotlib load only when `sim` runs
-    from banditlb.oracle import OracleResult
+    from banditlb.models.oracle import OracleResult
     from banditlb.sim.result import SimResult
     from banditlb.sim.sweep import SweepSpec
 

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from banditlb.errors import ConfigError
-from banditlb.router import RetryRules
+from banditlb.game.router import RetryRules
 from banditlb.sim.result import SimResult
 
 

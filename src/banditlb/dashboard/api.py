@@ -23,7 +23,7 @@ from banditlb.errors import StoreError
 from banditlb.store.attempts import MAX_PAGE, count_attempts, iter_attempts, list_attempts
 from banditlb.store.compare import compare_runs, run_curve
 from banditlb.store.export import csv_chunks
-from banditlb.store.models import SOURCES, Run
+from banditlb.store.rows import SOURCES, Run
 from banditlb.store.run_ids import is_run_id
 from banditlb.store.runs import get_run, list_runs
 from banditlb.store.schema import connect_readonly

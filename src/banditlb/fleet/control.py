@@ -24,7 +24,7 @@ from banditlb.access import AccessDenied, AccessPolicy
 from banditlb.errors import BanditLBError
 from banditlb.fleet.http import Request, Response, error_response, json_response
 from banditlb.fleet.slot import ServerSlot
-from banditlb.referee import Ledger, Score, ServerCounts
+from banditlb.game.ledger import Ledger, Score, ServerCounts
 
 _ROUTES: Mapping[str, str] = MappingProxyType(
     {

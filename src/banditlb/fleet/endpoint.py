@@ -17,10 +17,10 @@ from types import MappingProxyType
 
 from banditlb.errors import InvalidIdError
 from banditlb.fleet.http import Misbehaviour, Request, Response, error_response, json_response
-from banditlb.ids import parse_id
+from banditlb.game.ids import parse_id
+from banditlb.game.ledger import NO_ANSWER, Ledger
+from banditlb.game.outcome import Quota
 from banditlb.models.server import Fault, Reply, ServerModel, whole_seconds
-from banditlb.outcome import Quota
-from banditlb.referee import NO_ANSWER, Ledger
 
 Headers = tuple[tuple[str, str], ...]
 

@@ -21,15 +21,15 @@ from collections.abc import Callable
 from types import TracebackType
 
 from banditlb.access import AccessPolicy
-from banditlb.clock import Clock, WallClock
 from banditlb.errors import BanditLBError, ConfigError
 from banditlb.fleet.control import Control
 from banditlb.fleet.endpoint import ServerEndpoint
 from banditlb.fleet.listener import Listener
 from banditlb.fleet.slot import ServerSlot
+from banditlb.game.clock import Clock, WallClock
+from banditlb.game.ledger import Ledger
 from banditlb.models.server import ServerModel
 from banditlb.models.spec import Scenario
-from banditlb.referee import Ledger
 
 log = logging.getLogger(__name__)
 

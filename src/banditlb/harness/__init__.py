@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from banditlb.harness.load import LoadPlan, LoadProgress, LoadReport, run_load
-from banditlb.harness.referee import RefereeClient, RefereeError
+from banditlb.harness.referee_client import RefereeClient, RefereeError
 
 __all__ = [
     "LoadPlan",

@@ -21,8 +21,8 @@ from urllib.parse import urlsplit
 import aiohttp
 
 from banditlb.errors import ConfigError
-from banditlb.harness.referee import RefereeClient
-from banditlb.ids import new_id
+from banditlb.game.ids import new_id
+from banditlb.harness.referee_client import RefereeClient
 
 BodyFormat = Literal["raw", "json"]
 

@@ -21,7 +21,7 @@ from banditlb.harness.processes import (
     start_process,
     wait_healthy,
 )
-from banditlb.models import scenario as scenario_io
+from banditlb.scenarios import files as scenario_files
 from banditlb.strategies.registry import DEFAULT_STRATEGY, make_config
 
 
@@ -33,7 +33,7 @@ class RunPlan:
     strategy: str = DEFAULT_STRATEGY
     params: Mapping[str, str] = field(default_factory=dict)
     rps: float = 10.0
-    scenario: str = scenario_io.DEFAULT_SCENARIO
+    scenario: str = scenario_files.DEFAULT_SCENARIO
     base_port: int = 8001
     control_port: int = DEFAULT_CONTROL_PORT
     host: str = "127.0.0.1"
@@ -135,7 +135,7 @@ async def run_live(
 ) -> list[TierResult]:
     """Start the fleet and one balancer per tier, load every tier for the duration, score."""
     say = on_status or (lambda _text: None)
-    scenario = scenario_io.load(plan.scenario)
+    scenario = scenario_files.load(plan.scenario)
     tiers = plan.tiers or tuple(scenario.tiers())
     for tier in tiers:
         if not scenario.tier(tier):

@@ -35,7 +35,7 @@ from types import MappingProxyType
 from typing import Any
 
 from banditlb.errors import ConfigError
-from banditlb.models import scenario as scenario_io
+from banditlb.models.scenario import loads
 from banditlb.models.spec import LIMIT_KINDS, Scenario
 
 RATE = 10.0
@@ -343,7 +343,7 @@ def generate_toml(seed: int, tiers: Sequence[str] = TIERS) -> str:
 
 def generate(seed: int, tiers: Sequence[str] = TIERS) -> Scenario:
     """Generated scenario `seed`, parsed and validated like any scenario file."""
-    return scenario_io.loads(generate_toml(seed, tiers), f"{PREFIX}{seed}")
+    return loads(generate_toml(seed, tiers), f"{PREFIX}{seed}")
 
 
 def parse_seeds(text: str) -> range:

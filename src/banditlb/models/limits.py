@@ -19,7 +19,7 @@ import math
 from dataclasses import dataclass
 from typing import Protocol
 
-from banditlb.outcome import Quota
+from banditlb.game.outcome import Quota
 
 INFINITE = math.inf
 _floor = math.floor

@@ -8,8 +8,8 @@ from __future__ import annotations
 import heapq
 import math
 
+from banditlb.game.outcome import Quota
 from banditlb.models.limits import ADMITTED, Admission
-from banditlb.outcome import Quota
 
 
 class GCRA:

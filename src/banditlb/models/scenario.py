@@ -1,4 +1,6 @@
-"""Load and validate scenario TOML files; every error names the file, the field and the rule.
+"""Validate scenario TOML text into a `Scenario`; errors name the file, the field and the rule.
+
+Pure: reading files (a path or a built-in name) is `banditlb.scenarios.files`' job.
 
 Format (see README "Scenarios"):
 
@@ -36,8 +38,6 @@ from __future__ import annotations
 import math
 import tomllib
 from collections.abc import Mapping, Set
-from importlib import resources
-from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -54,9 +54,6 @@ from banditlb.models.spec import (
     Scenario,
     ServerSpec,
 )
-
-BUILTIN_PACKAGE = "banditlb.scenarios"
-DEFAULT_SCENARIO = "default"
 
 _LIMIT_PARAMS: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]] = MappingProxyType(
     {
@@ -353,38 +350,3 @@ def loads(text: str, source: str = "<string>") -> Scenario:
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(source, "toml", f"not valid TOML: {exc}") from None
     return parse(data, source)
-
-
-def builtin_names() -> list[str]:
-    """Names of the scenarios shipped inside the package."""
-    return sorted(
-        p.name.removesuffix(".toml")
-        for p in resources.files(BUILTIN_PACKAGE).iterdir()
-        if p.name.endswith(".toml")
-    )
-
-
-def load(ref: str | Path | None = None) -> Scenario:
-    """Load a scenario by file path, or by the name of a built-in one (default: 'default')."""
-    if ref is None:
-        ref = DEFAULT_SCENARIO
-    path = Path(ref)
-    if path.suffix == ".toml" or path.exists():
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ScenarioError(str(path), "file", f"cannot be read: {exc.strerror}") from None
-        except UnicodeDecodeError as exc:
-            raise ScenarioError(
-                str(path), "file", f"is not UTF-8 text (byte {exc.start}); save it as UTF-8 TOML"
-            ) from None
-        return loads(text, str(path))
-    name = str(ref)
-    if name not in builtin_names():
-        raise ScenarioError(
-            name,
-            "scenario",
-            f"no such file or built-in scenario; built-ins: {', '.join(builtin_names())}",
-        )
-    text = resources.files(BUILTIN_PACKAGE).joinpath(f"{name}.toml").read_text(encoding="utf-8")
-    return loads(text, f"builtin:{name}")

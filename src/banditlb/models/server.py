@@ -14,9 +14,9 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import NamedTuple
 
+from banditlb.game.outcome import Quota
 from banditlb.models.limits import RateLimiter
 from banditlb.models.spec import FaultSpec, ServerSpec
-from banditlb.outcome import Quota
 
 _EPSILON = 1e-9  # float noise a whole-second rounding ignores (a wait of 1.0000000000002 is 1)
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 import math
 from collections import deque
 
+from banditlb.game.outcome import Quota
 from banditlb.models.limits import ADMITTED, Admission
-from banditlb.outcome import Quota
 
 
 class SlidingLog:

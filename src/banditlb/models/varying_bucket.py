@@ -10,8 +10,8 @@ from __future__ import annotations
 import bisect
 import math
 
+from banditlb.game.outcome import Quota
 from banditlb.models.limits import ADMITTED, Admission
-from banditlb.outcome import Quota
 
 _TAU = 2.0 * math.pi
 _HORIZON = 1e6  # seconds: a bucket that gets no token within this never admits again

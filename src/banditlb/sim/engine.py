@@ -15,8 +15,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from banditlb.game.router import (
+    DEFAULT_ATTEMPT_TIMEOUT,
+    DEFAULT_REQUEST_DEADLINE,
+    RetryRules,
+    Router,
+)
 from banditlb.models.spec import Scenario
-from banditlb.router import DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_REQUEST_DEADLINE, RetryRules, Router
 from banditlb.sim.reference_loop import AttemptRecord
 from banditlb.sim.result import SimResult
 from banditlb.sim.simulation import TIMELINE_POINTS, Simulation

@@ -14,7 +14,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from dataclasses import dataclass
 
 from banditlb.errors import ConfigError
-from banditlb.oracle import OracleResult
+from banditlb.models.oracle import OracleResult
 from banditlb.sim.result import SimResult
 from banditlb.sim.sweep import IN_FLIGHT_PER_WORKER, SweepSpec, _oracle, _run_one
 

@@ -18,9 +18,9 @@ import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from banditlb.game.outcome import Outcome, OutcomeKind, Quota, outcome_for_status
+from banditlb.game.router import hold_delay
 from banditlb.models.server import Fault
-from banditlb.outcome import Outcome, OutcomeKind, Quota, outcome_for_status
-from banditlb.router import hold_delay
 from banditlb.sim.reference_loop import REFUSED_OUTCOME
 from banditlb.strategies.attempt_aware_ucb import AttemptAwareUCB
 from banditlb.strategies.balanced_exploration import BalancedExploration

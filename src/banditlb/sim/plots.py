@@ -22,7 +22,7 @@ from matplotlib.figure import Figure
 from matplotlib.transforms import blended_transform_factory
 
 from banditlb.colours import PALETTE, strategy_colour
-from banditlb.oracle import OracleResult
+from banditlb.models.oracle import OracleResult
 from banditlb.sim.report import StrategySummary
 from banditlb.sim.result import SimResult
 from banditlb.sim.sweep import group

@@ -25,9 +25,9 @@ import itertools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from banditlb.game.outcome import Outcome, OutcomeKind
+from banditlb.game.router import Route, StopReason
 from banditlb.models.server import Fault
-from banditlb.outcome import Outcome, OutcomeKind
-from banditlb.router import Route, StopReason
 
 if TYPE_CHECKING:
     from banditlb.sim.simulation import Simulation

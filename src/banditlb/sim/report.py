@@ -18,7 +18,7 @@ from rich import box
 from rich.table import Table
 from scipy import stats
 
-from banditlb.oracle import OracleResult
+from banditlb.models.oracle import OracleResult
 from banditlb.sim.result import SimResult
 from banditlb.sim.sweep import group
 

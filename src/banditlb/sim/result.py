@@ -10,7 +10,7 @@ from typing import Any
 class SimResult:
     """One run of one strategy on one tier with one seed; plain data, picklable, comparable.
 
-    Scores follow the referee (`banditlb.referee.Ledger`): every attempt the servers read counts
+    Scores follow the referee (`banditlb.game.ledger.Ledger`): every attempt the servers read counts
     (429s included; refused connections do not). `timeline_score[i]` is the cumulative score of
     the first `timeline_requests[i]` requests (by arrival), for regret plots.
     """

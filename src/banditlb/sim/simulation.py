@@ -13,12 +13,12 @@ import itertools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from banditlb.clock import VirtualClock
 from banditlb.errors import ConfigError
+from banditlb.game.clock import VirtualClock
+from banditlb.game.ledger import Ledger, Score, ServerCounts
+from banditlb.game.outcome import Outcome, OutcomeKind
+from banditlb.game.router import DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_REQUEST_DEADLINE, Router
 from banditlb.models.server import Fault, ServerModel
-from banditlb.outcome import Outcome, OutcomeKind
-from banditlb.referee import Ledger, Score, ServerCounts
-from banditlb.router import DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_REQUEST_DEADLINE, Router
 from banditlb.sim.fast_loop import run_fast
 from banditlb.sim.reference_loop import AttemptRecord, run_reference
 from banditlb.sim.result import SimResult

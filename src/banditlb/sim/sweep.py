@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from banditlb.errors import ConfigError
+from banditlb.game.router import RetryRules
+from banditlb.models.oracle import OracleResult, oracle_bound
 from banditlb.models.spec import Scenario
-from banditlb.oracle import OracleResult, oracle_bound
-from banditlb.router import RetryRules
 from banditlb.sim.engine import AttemptRecord, simulate, simulate_traced
 from banditlb.sim.result import SimResult
 from banditlb.sim.world import tier_specs

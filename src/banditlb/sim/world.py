@@ -5,14 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from banditlb.errors import ConfigError
-from banditlb.models import scenario as scenario_io
 from banditlb.models.server import ServerModel
 from banditlb.models.spec import Scenario, ServerSpec
+from banditlb.scenarios import files as scenario_files
 
 
 def resolve_scenario(scenario: Scenario | str | Path | None) -> Scenario:
     """A loaded scenario as is; a path or built-in name is loaded (None means 'default')."""
-    return scenario if isinstance(scenario, Scenario) else scenario_io.load(scenario)
+    return scenario if isinstance(scenario, Scenario) else scenario_files.load(scenario)
 
 
 def tier_specs(scenario: Scenario, tier: str) -> tuple[ServerSpec, ...]:

@@ -8,8 +8,8 @@ one connection each; `recorder.SqliteRecorder` is the balancer's Recorder; `time
 from __future__ import annotations
 
 from banditlb.store.attempts import MAX_PAGE, count_attempts, insert_attempts, list_attempts
-from banditlb.store.models import AttemptRow, Run, RunCreate, live_run
 from banditlb.store.recorder import SqliteRecorder
+from banditlb.store.rows import AttemptRow, Run, RunCreate, live_run
 from banditlb.store.run_ids import check_run_id, is_run_id, new_run_id
 from banditlb.store.runs import create_run, finish_run, get_run, list_runs, store_sim_result
 from banditlb.store.schema import SCHEMA_VERSION, connect, connect_readonly, default_path

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable, Iterator
 
-from banditlb.store.models import AttemptRow
+from banditlb.store.rows import AttemptRow
 from banditlb.store.totals import AttemptLike, outcome_text
 
 MAX_PAGE = 1000

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from banditlb.store.models import Run
+from banditlb.store.rows import Run
 from banditlb.store.timeline import run_timeline
 from banditlb.store.totals import oracle_total
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from banditlb.errors import StoreError
 from banditlb.store.attempts import MAX_PAGE, iter_attempts
-from banditlb.store.models import ATTEMPT_COLUMNS, AttemptRow
+from banditlb.store.rows import ATTEMPT_COLUMNS, AttemptRow
 from banditlb.store.runs import get_run
 
 FORMATS = ("csv", "parquet")

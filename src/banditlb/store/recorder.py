@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from banditlb.store.attempts import insert_attempts
-from banditlb.store.models import Run, RunCreate
+from banditlb.store.rows import Run, RunCreate
 from banditlb.store.runs import create_run, finish_run
 from banditlb.store.schema import connect
 from banditlb.store.totals import AttemptLike, Tally, outcome_text

@@ -10,7 +10,7 @@ from typing import Any
 
 from banditlb.errors import StoreError
 from banditlb.store.attempts import insert_attempts
-from banditlb.store.models import SOURCES, Run, RunCreate
+from banditlb.store.rows import SOURCES, Run, RunCreate
 from banditlb.store.run_ids import check_run_id, new_run_id
 from banditlb.store.totals import AttemptLike
 

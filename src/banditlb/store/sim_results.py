@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from banditlb.outcome import Outcome
+    from banditlb.game.outcome import Outcome
     from banditlb.sim.result import SimResult
 
 

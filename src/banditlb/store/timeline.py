@@ -11,7 +11,7 @@ import sqlite3
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from banditlb.store.models import Run
+from banditlb.store.rows import Run
 from banditlb.store.totals import oracle_total
 
 MAX_BUCKETS = 3600

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import ClassVar
 
-from banditlb.outcome import Outcome
+from banditlb.game.outcome import Outcome
 from banditlb.strategies.base import (
     ArmCounts,
     ArmSnapshot,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import ClassVar, Protocol, runtime_checkable
 
 from banditlb.errors import ConfigError
-from banditlb.outcome import Outcome, OutcomeKind
+from banditlb.game.outcome import Outcome, OutcomeKind
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ from types import MappingProxyType
 from typing import ClassVar
 
 from banditlb.errors import ConfigError
-from banditlb.outcome import Outcome
+from banditlb.game.outcome import Outcome
 from banditlb.strategies.base import ArmSnapshot, Range, check_positive, check_ranges, seconds
 from banditlb.strategies.masked_thompson import with_block
 from banditlb.strategies.thompson import Thompson, ThompsonConfig

@@ -18,7 +18,7 @@ from types import MappingProxyType
 from typing import ClassVar
 
 from banditlb.errors import ConfigError
-from banditlb.outcome import Outcome
+from banditlb.game.outcome import Outcome
 from banditlb.strategies.base import ArmCounts, ArmSnapshot, Range, check_positive, check_ranges
 
 _EPS = 1e-12

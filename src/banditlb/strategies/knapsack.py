@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 
 from banditlb.errors import ConfigError
-from banditlb.outcome import Outcome
+from banditlb.game.outcome import Outcome
 
 
 def check_unit(name: str, value: float, *, closed: bool = True) -> None:

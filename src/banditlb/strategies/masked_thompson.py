@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import ClassVar
 
-from banditlb.outcome import Outcome
+from banditlb.game.outcome import Outcome
 from banditlb.strategies.base import ArmSnapshot, Range, check_positive, check_ranges, seconds
 from banditlb.strategies.thompson import Thompson, ThompsonConfig
 

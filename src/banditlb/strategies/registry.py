@@ -18,7 +18,7 @@ from banditlb.strategies.discover_exploit import DiscoverExploitConfig
 from banditlb.strategies.exp3 import Exp3Config
 from banditlb.strategies.kl_ucb import KLUCBConfig
 from banditlb.strategies.masked_thompson import MaskedThompsonConfig
-from banditlb.strategies.planner import CapacityPlannerConfig
+from banditlb.strategies.planner.capacity_planner import CapacityPlannerConfig
 from banditlb.strategies.primal_dual_bwk import PrimalDualBwKConfig
 from banditlb.strategies.random_choice import RandomConfig
 from banditlb.strategies.round_robin import RoundRobinConfig

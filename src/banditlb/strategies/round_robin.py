@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
-from banditlb.outcome import Outcome
+from banditlb.game.outcome import Outcome
 from banditlb.strategies.base import ArmCounts, ArmSnapshot
 
 

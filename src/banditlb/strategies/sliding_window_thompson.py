@@ -22,7 +22,7 @@ from types import MappingProxyType
 from typing import ClassVar
 
 from banditlb.errors import ConfigError
-from banditlb.outcome import Outcome, OutcomeKind
+from banditlb.game.outcome import Outcome, OutcomeKind
 from banditlb.strategies.base import (
     ArmCounts,
     ArmSnapshot,

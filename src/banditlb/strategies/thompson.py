@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import ClassVar
 
-from banditlb.outcome import Outcome, OutcomeKind
+from banditlb.game.outcome import Outcome, OutcomeKind
 from banditlb.strategies.base import (
     TWO_PI,
     ArmCounts,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import ClassVar
 
-from banditlb.outcome import Outcome
+from banditlb.game.outcome import Outcome
 from banditlb.strategies.base import ArmCounts, ArmSnapshot, Range, check_positive, check_ranges
 
 

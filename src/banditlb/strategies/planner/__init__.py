@@ -1,7 +1,5 @@
-"""The capacity planner (ours): a limiter model per server, a flow LP, and the policy that
-routes by them. `capacity_planner.py` is the strategy; `capacity_model.py` and `flow_plan.py` are its
-two halves, each usable and tested on its own."""
+"""The planner (our strategy): a model of each server's limits, a flow plan, and the policy.
 
-from banditlb.strategies.planner.capacity_planner import CapacityPlanner, CapacityPlannerConfig
-
-__all__ = ["CapacityPlanner", "CapacityPlannerConfig"]
+`capacity_model.py` learns each rate limiter from what servers say, `flow_plan.py` solves the
+attempt-aware flow LP with the estimates, `capacity_planner.py` chooses (and holds) attempts.
+"""

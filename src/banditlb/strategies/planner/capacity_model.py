@@ -34,7 +34,7 @@ import math
 from collections import deque
 from collections.abc import Sequence
 
-from banditlb.outcome import Outcome
+from banditlb.game.outcome import Outcome
 
 _EPS = 1e-9
 _STARVED_FOR = 1.0  # seconds after the plan last wanted more during which the pace grows

@@ -37,13 +37,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 from scipy.optimize import linprog
 
 from banditlb.errors import ConfigError
-from banditlb.models import scenario as scenario_io
 from banditlb.models.server import ServerModel
 from banditlb.models.spec import Scenario
 
@@ -161,7 +159,7 @@ def solve_lp(
 
 
 def oracle_bound(
-    scenario: Scenario | str | Path | None,
+    world: Scenario,
     tier: str,
     *,
     penalty: float = 1.0,
@@ -174,7 +172,6 @@ def oracle_bound(
 
     `horizon` defaults to DEFAULT_HORIZON seconds; `rate` to the scenario's arrival rate.
     """
-    world = scenario if isinstance(scenario, Scenario) else scenario_io.load(scenario)
     specs = world.tier(tier)
     if not specs:
         raise ConfigError(

@@ -7,8 +7,9 @@ import math
 import pytest
 
 from banditlb.errors import ConfigError
+from banditlb.models.oracle import oracle_bound, solve_lp
 from banditlb.models.scenario import loads
-from banditlb.oracle import oracle_bound, solve_lp
+from banditlb.scenarios.files import load
 
 INF = math.inf
 
@@ -59,12 +60,12 @@ def test_too_little_capacity_caps_the_bound() -> None:
 
 def test_default_scenario_bounds() -> None:
     """Built-in T1 is 1 − .1³; T2 and T3 come from capacities (T3 averaged over 1,000 slices)."""
-    t1 = oracle_bound("default", "T1")
+    t1 = oracle_bound(load("default"), "T1")
     assert t1.score_per_request == pytest.approx(0.999, abs=1e-9)
     assert len(t1.slice_values) == 1000
-    t2 = oracle_bound("default", "T2")
+    t2 = oracle_bound(load("default"), "T2")
     assert t2.score_per_request == pytest.approx(0.9927719298, abs=1e-9)
-    t3 = oracle_bound("default", "T3", horizon=100.0)
+    t3 = oracle_bound(load("default"), "T3", horizon=100.0)
     assert t3.score_per_request == pytest.approx(0.9950135791, abs=1e-9)
     assert len(t3.slice_values) == 100
     assert min(t3.slice_values) < max(t3.slice_values)
@@ -73,7 +74,7 @@ def test_default_scenario_bounds() -> None:
 def test_unknown_tier_is_a_config_error() -> None:
     """A tier the scenario lacks is named in the error."""
     with pytest.raises(ConfigError, match="unknown tier 'T7'"):
-        oracle_bound("default", "T7")
+        oracle_bound(load("default"), "T7")
 
 
 @pytest.mark.parametrize(
@@ -89,7 +90,7 @@ def test_unknown_tier_is_a_config_error() -> None:
 def test_bad_bound_parameters_are_config_errors(kwargs: dict[str, float], message: str) -> None:
     """A negative or non-finite penalty, rate or horizon is refused, naming the value."""
     with pytest.raises(ConfigError, match=message):
-        oracle_bound("default", "T2", **kwargs)  # type: ignore[arg-type]
+        oracle_bound(load("default"), "T2", **kwargs)  # type: ignore[arg-type]
 
 
 def test_oracle_cli_refuses_a_negative_penalty(capsys: pytest.CaptureFixture[str]) -> None:

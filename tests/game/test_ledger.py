@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from banditlb.referee import NO_ANSWER, Ledger, Score
+from banditlb.game.ledger import NO_ANSWER, Ledger, Score
 
 A, B, C = "a" * 24, "b" * 24, "c" * 24
 

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 import pytest
 
 from banditlb.errors import ConfigError
-from banditlb.outcome import Outcome, OutcomeKind, outcome_for_status
-from banditlb.router import RetryRules, Router, StopReason, hold_delay
+from banditlb.game.outcome import Outcome, OutcomeKind, outcome_for_status
+from banditlb.game.router import RetryRules, Router, StopReason, hold_delay
 from banditlb.testing import FakeClock, ScriptedStrategy
 
 FAILED = outcome_for_status(500)

@@ -7,7 +7,7 @@ import random
 import pytest
 
 from banditlb.errors import InvalidIdError
-from banditlb.ids import ID_LENGTH, is_valid_id, new_id, parse_id
+from banditlb.game.ids import ID_LENGTH, is_valid_id, new_id, parse_id
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from banditlb.errors import ConfigError
-from banditlb.outcome import Outcome, OutcomeKind
+from banditlb.game.outcome import Outcome, OutcomeKind
 from banditlb.strategies.base import Pacing, Strategy
 
 DEFAULT_ATTEMPT_TIMEOUT = 2.0
