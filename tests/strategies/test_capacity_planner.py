@@ -175,6 +175,26 @@ def test_measured_throughput_floors_the_planned_capacity() -> None:
     assert caps.throughput(0, 30.0) == 0.0
 
 
+def test_a_send_past_the_cap_by_necessity_learns_nothing_from_its_429() -> None:
+    """When nothing had room the fallback send is a known gamble: its 429 leaves the cap and
+    pace alone (only the next send waits one interval); its admission raises the cap."""
+    caps = model()
+    caps.record(0, OK, 0.0)
+    caps.record(0, OK, 0.1)
+    caps.record(0, LIMITED, 0.2)  # cap 2, pace 2/s
+    rate = caps.rate[0]
+    caps.mark_beyond(0)
+    caps.record(0, LIMITED, 0.3)
+    assert (caps.cap[0], caps.rate[0], caps.refused_run[0]) == (2.0, rate, 1)
+    assert caps.next_at[0] == pytest.approx(0.3 + 1.0 / rate)
+    caps.mark_beyond(0)
+    caps.record(0, LIMITED, 0.4)  # the same send unflagged would be a second 429: an outage
+    assert caps.blocked_until[0] <= 0.4
+    caps.mark_beyond(0)
+    caps.record(0, OK, 0.5)
+    assert caps.cap[0] == 3.0
+
+
 def test_refused_probe_doubles_the_wait_and_admitted_probe_raises_the_cap() -> None:
     """Probing: a refused probe doubles the wait; an admitted one raises the cap by one."""
     caps = model()

@@ -16,7 +16,11 @@ and burst at least K; K is learned from what the server did, not from what it is
   A 429 means the server is empty *now*: the next send waits a full 1/r, in step with it.
 - A 429 with nothing admitted in the window is an outage or a rate below one per window: the
   server sits out a back-off that doubles with each 429 in a row (up to `max_backoff`), and K
-  is left alone. So is a Retry-After longer than `outage_after` seconds: it is waited out.
+  is left alone. A Retry-After longer than `outage_after` seconds is waited out; if sends were
+  admitted in the window before it, it is a limit (a long window, few slots), and K drops.
+- A send made past the cap because no server had room (the planner's fallback) is a known
+  gamble: its 429 teaches nothing, so a fleet with too little capacity does not talk the
+  model into caps and paces far below what the servers take.
 - Growing capacity is found by probing: one first attempt past the cap of a server the plan
   wants, after `probe_interval` seconds; the interval doubles after a refused probe (or a raise
   undone by a 429 within `raise_trial` seconds; up to `max_probe_interval`) and halves after an
@@ -24,6 +28,9 @@ and burst at least K; K is learned from what the server did, not from what it is
 - RateLimit fields (`Outcome.quota`), when a server sends them, are taken as exact and replace
   the learned cap and pace: a send while the last `remaining`, less the sends in flight, is
   above 0, or once `reset` has passed; a 429 from such a server waits for its `reset`.
+- The capacity the flow plan uses (`capacity`) is the advertised limit per window when a
+  server sends RateLimit fields, else K / window and r, but never less than the admitted
+  sends per second over the last `horizon` seconds (what the server has shown it takes).
 - Sends in flight count against the room: a burst of held requests that wake together must
   not all go to the one server that has one slot left.
 """
@@ -83,6 +90,7 @@ class CapacityModel:
         self.probe_at = [0.0] * n_arms
         self.probe_wait = [probe_interval] * n_arms
         self.probing = [False] * n_arms
+        self.beyond = [False] * n_arms  # the send in flight went past the cap knowingly
         self.blocked_until = [0.0] * n_arms  # outage, back-off or exhausted quota
         self.refused_run = [0] * n_arms  # 429s in a row
         self.raised_at = [-math.inf] * n_arms
@@ -197,6 +205,11 @@ class CapacityModel:
                 return arm
         return None
 
+    def mark_beyond(self, arm: int) -> None:
+        """The next send to `arm` goes past its cap because nothing had room: a refusal
+        teaches nothing about the cap (we expected it), an admission raises it as usual."""
+        self.beyond[arm] = True
+
     def mark_probe(self, arm: int) -> None:
         """The next send to `arm` goes past its cap; its answer adjusts the probing schedule."""
         self.probing[arm] = True
@@ -222,6 +235,7 @@ class CapacityModel:
         if self.in_flight[arm] > 0:
             self.in_flight[arm] -= 1
         probing, self.probing[arm] = self.probing[arm], False
+        beyond, self.beyond[arm] = self.beyond[arm], False
         quota = outcome.quota
         if quota is not None:  # advertised: exact, nothing to learn
             left = self.quota_left[arm]
@@ -240,6 +254,9 @@ class CapacityModel:
                 )
             return
         if outcome.rate_limited:
+            if beyond and (outcome.retry_after or 0.0) <= self.outage_after:
+                self.next_at[arm] = max(self.next_at[arm], now + 1.0 / self.rate[arm])
+                return
             self._refused(arm, outcome.retry_after, sent_at, now, probing)
             return
         if outcome.status is None:

@@ -255,6 +255,7 @@ class CapacityPlanner:
                 best = probe
         if best < 0:
             best = self._fallback(now, candidates)
+            model.mark_beyond(best)
         sent[best] += 1
         self._level_total[level] = total
         model.sending(best, now)
