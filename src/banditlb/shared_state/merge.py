@@ -1,0 +1,28 @@
+"""A peer's answer applied to this replica's router and strategy (pure, synchronous).
+
+The router learns the peer's Retry-After (no replica sends into a server another was told to
+leave alone), the strategy the answer itself: through `observe_peer` when it is `PeerAware`
+(the planner: evidence, the cluster's window counts, caps and back-offs), else through
+`observe` as evidence stamped `now`.
+"""
+
+from __future__ import annotations
+
+from banditlb.outcome import Outcome
+from banditlb.router import Router
+from banditlb.strategies.base import PeerAware, Strategy
+
+
+def apply_peer(
+    router: Router, arm: int, outcome: Outcome, attempt: int, answered_at: float, now: float
+) -> None:
+    """Teach `router` and its strategy one answer another replica got from `arm`."""
+    retry_after = outcome.retry_after
+    if retry_after is not None and retry_after > 0:
+        blocked = router.blocked_until
+        blocked[arm] = max(blocked[arm], answered_at + retry_after)
+    strategy: Strategy = router.strategy
+    if isinstance(strategy, PeerAware):
+        strategy.observe_peer(arm, outcome, now, attempt, answered_at)
+    else:
+        strategy.observe(arm, outcome, now, attempt)
