@@ -121,9 +121,7 @@ def serve(
     ] = 0.01,
     workers: Annotated[
         int,
-        typer.Option(
-            help="Processes serving one port (SO_REUSEPORT); more than 1 needs --state."
-        ),
+        typer.Option(help="Processes serving one port (SO_REUSEPORT); more than 1 needs --state."),
     ] = 1,
     reuse_port: Annotated[
         bool, typer.Option(hidden=True, help="Bind with SO_REUSEPORT (set by --workers).")

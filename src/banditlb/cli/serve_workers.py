@@ -49,7 +49,7 @@ def worker_plans(plan: ServePlan, workers: int) -> list[ServePlan]:
 
 def run_workers(plan: ServePlan, workers: int) -> int:
     """Start `workers` processes, supervise them until they end; the exit status."""
-    context = multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("fork")  # nothing to pickle; no loop runs yet
     processes: list[BaseProcess] = [
         context.Process(target=_worker_main, args=(p,), name=f"banditlb-worker-{p.worker}")
         for p in worker_plans(plan, workers)
