@@ -55,7 +55,9 @@ async def post_all(client: httpx.AsyncClient, urls: list[str], ids: list[str]) -
     """Post `ids` at ~50/s, spread round-robin over the replicas; their statuses."""
     tasks = []
     for n, request_id in enumerate(ids):
-        tasks.append(asyncio.create_task(client.post(urls[n % len(urls)] + "/", content=request_id)))
+        tasks.append(
+            asyncio.create_task(client.post(urls[n % len(urls)] + "/", content=request_id))
+        )
         await asyncio.sleep(0.02)
     return [r.status_code for r in await asyncio.gather(*tasks)]
 
@@ -112,4 +114,3 @@ async def test_replicas_share_and_survive_a_redis_outage(redis_server: LocalRedi
         # it was killed (no persistence) are lost to it: a few at most
         assert state["stats"]["attempts"] < pulls <= attempts
         assert attempts - pulls <= 3
-
