@@ -44,7 +44,8 @@ def test_peer_429_with_retry_after_blocks_the_server_here() -> None:
     """A Retry-After a peer was given keeps this replica off that server too."""
     strategy = planner()
     router = Router(strategy, 3)
-    apply_peer(router, 2, Outcome(OutcomeKind.RATE_LIMITED, 429, 5.0, 0.01), 1, 10.0, 10.2)
+    limited = Outcome(OutcomeKind.RATE_LIMITED, 429, 5.0, 0.01)
+    apply_peer(router, 2, limited, 1, answered_at=10.0, now=10.2)
     assert router.blocked_until[2] == pytest.approx(15.0)
     assert router.candidates(12.0) == [0, 1]
     assert router.candidates(15.0) == [0, 1, 2]

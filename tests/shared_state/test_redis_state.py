@@ -140,4 +140,5 @@ async def test_a_replica_starts_without_redis(redis_server: LocalRedis) -> None:
         assert a.shared.status()["mode"] == "local"
         redis_server.start()
         assert await a.shared.sync_once()
-        assert a.shared.up and a.shared.sent == 1
+        assert a.shared.up
+        assert a.shared.sent == 1

@@ -28,8 +28,12 @@ from banditlb.logs import LEVELS, configure_logging
 from banditlb.models import scenario as scenario_io
 from banditlb.models.spec import Scenario
 from banditlb.router import DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_MAX_HOLD, DEFAULT_REQUEST_DEADLINE
-from banditlb.shared_state import SharedState, SharedStateConfig, check_cluster_name
-from banditlb.shared_state import parse_state_url
+from banditlb.shared_state import (
+    SharedState,
+    SharedStateConfig,
+    check_cluster_name,
+    parse_state_url,
+)
 from banditlb.shared_state.redis_state import new_replica_id
 from banditlb.store import SqliteRecorder, connect, default_path, live_run
 from banditlb.store.recorder import MAX_BACKLOG

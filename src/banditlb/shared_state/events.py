@@ -14,13 +14,14 @@ import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from banditlb.errors import ConfigError
 from banditlb.outcome import Outcome, OutcomeKind, Quota
 
 _CLUSTER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
-_KINDS = {kind.value: kind for kind in OutcomeKind}
+_KINDS = MappingProxyType({kind.value: kind for kind in OutcomeKind})
 
 
 def check_cluster_name(name: str) -> str:

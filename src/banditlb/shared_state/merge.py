@@ -14,7 +14,7 @@ from banditlb.strategies.base import PeerAware, Strategy
 
 
 def apply_peer(
-    router: Router, arm: int, outcome: Outcome, attempt: int, answered_at: float, now: float
+    router: Router, arm: int, outcome: Outcome, attempt: int, *, answered_at: float, now: float
 ) -> None:
     """Teach `router` and its strategy one answer another replica got from `arm`."""
     retry_after = outcome.retry_after
