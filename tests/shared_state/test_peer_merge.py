@@ -8,7 +8,7 @@ import pytest
 
 from banditlb.outcome import Outcome, OutcomeKind
 from banditlb.router import Router
-from banditlb.shared_state.merge import apply_peer
+from banditlb.shared_state.merge import apply_peer, peer_applier
 from banditlb.strategies.base import PeerAware
 from banditlb.strategies.capacity_planner import CapacityPlanner
 from banditlb.strategies.registry import build_strategy, strategy_names
@@ -90,3 +90,17 @@ def test_every_strategy_learns_from_peers_without_choosing(name: str) -> None:
     assert snapshots[0].successes == 20
     assert snapshots[1].failures == 20
     assert isinstance(strategy, PeerAware) == (name == "planner")
+
+
+def test_the_bound_applier_does_what_apply_peer_does() -> None:
+    """`peer_applier(router)` (the hot path's form) leaves router and planner exactly as
+    `apply_peer` does."""
+    limited = Outcome(OutcomeKind.RATE_LIMITED, 429, 2.0, 0.01)
+    routers = [Router(planner(), 3) for _ in range(2)]
+    apply = peer_applier(routers[1])
+    for i, outcome in enumerate([OK, FAIL, limited, OK] * 5):
+        apply_peer(routers[0], i % 3, outcome, 1 + i % 3, answered_at=i * 0.1, now=i * 0.1 + 0.05)
+        apply(i % 3, outcome, 1 + i % 3, i * 0.1, i * 0.1 + 0.05)
+    first, second = (r.strategy for r in routers)
+    assert routers[0].blocked_until == routers[1].blocked_until
+    assert first.snapshot(3.0) == second.snapshot(3.0)

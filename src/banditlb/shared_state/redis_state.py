@@ -50,7 +50,7 @@ from banditlb.shared_state.events import (
     encode_batch,
     on_our_clock,
 )
-from banditlb.shared_state.merge import apply_peer
+from banditlb.shared_state.merge import PeerApplier, peer_applier
 
 log = logging.getLogger(__name__)
 
@@ -182,6 +182,7 @@ class SharedState:
         self._client: aioredis.Redis | None = None
         self._script: Any = None
         self._router: Router | None = None
+        self._apply_peer: PeerApplier | None = None
         self._clock: Clock | None = None
         self._names: list[str] = []
         self._arm_of: dict[str, int] = {}
@@ -215,6 +216,7 @@ class SharedState:
         """The router and strategy peers' answers go into; `names` are the upstreams (arm
         order); `counters` gives this replica's request counts for its heartbeat."""
         self._router = router
+        self._apply_peer = peer_applier(router)
         self._clock = clock
         self._names = list(names)
         self._arm_of = {name: arm for arm, name in enumerate(names)}
@@ -246,10 +248,9 @@ class SharedState:
         if self.up and self._queue:  # best effort, within one call's deadline
             await self.sync_once()
         if self._client is not None:
-            try:
+            # a dead or slow Redis must not fail the shutdown
+            with contextlib.suppress(RedisError, OSError, TimeoutError):
                 await self._client.aclose()
-            except (RedisError, OSError, TimeoutError):
-                pass  # a dead or slow Redis must not fail the shutdown
 
     # ---- the request path's hook: O(1), no await ---------------------------------------------
 
@@ -376,10 +377,10 @@ class SharedState:
         self.replicas = seen
 
     def _apply(self, entries: Sequence[Any]) -> None:
-        router, clock = self._router, self._clock
+        apply, clock = self._apply_peer, self._clock
         for _, fields in entries:
             values = {_text(fields[i]): fields[i + 1] for i in range(0, len(fields) - 1, 2)}
-            if _text(values.get("r", b"")) == self.replica or router is None or clock is None:
+            if _text(values.get("r", b"")) == self.replica or apply is None or clock is None:
                 continue
             events, bad = decode_batch(values.get("e", b"[]"))
             self.malformed += bad
@@ -391,7 +392,7 @@ class SharedState:
                     continue
                 outcome = event.outcome
                 answered = on_our_clock(event.sent_wall, outcome.latency, now, wall)
-                apply_peer(router, arm, outcome, event.attempt, answered_at=answered, now=now)
+                apply(arm, outcome, event.attempt, answered, now)
                 self._count_send(arm, answered - outcome.latency)
                 self.received += 1
 
