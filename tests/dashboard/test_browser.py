@@ -407,7 +407,7 @@ def test_live_page_shows_the_cluster_and_a_redis_outage(page: Page) -> None:
         )
         assert "shared state" in page.inner_text("#cluster-mode")
         assert page.locator("#budget-table tbody tr").count() == len(tier)
-        assert "100%" in page.inner_text("#replica-table tbody")
+        assert "100.0%" in page.inner_text("#replica-table tbody")
         redis.kill()
         page.wait_for_function(
             "document.getElementById('cluster-mode').innerText.includes('LOCAL STATE')",

@@ -107,18 +107,23 @@ async def test_heartbeats_list_the_replicas_and_their_share(redis_server: LocalR
     ]
 
 
-async def test_redis_killed_then_back_merges_the_queue(redis_server: LocalRedis) -> None:
-    """With Redis dead a replica goes local after 3 failed calls, keeps its answers queued,
-    and writes them when Redis is back, where its peer reads them."""
+async def test_redis_killed_then_back_merges_the_queue(
+    redis_server: LocalRedis, caplog: pytest.LogCaptureFixture
+) -> None:
+    """With Redis dead a replica goes local after 3 failed calls (saying so once in the log
+    however long it lasts), keeps its answers queued, and writes them when Redis is back,
+    where its peer reads them."""
     async with replica(redis_server.url, "a") as a:
         await a.shared.sync_once()
         assert a.shared.up
         redis_server.kill()
         for _ in range(6):
             a.shared.attempt(1, OK, 1)
-        for _ in range(3):
+        for _ in range(8):
             assert not await a.shared.sync_once()
         assert not a.shared.up
+        warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+        assert len([w for w in warnings if "unavailable" in w]) == 1
         assert a.shared.status()["mode"] == "local"
         assert a.shared.status()["queued"] == 6
         assert a.shared.outages == 1

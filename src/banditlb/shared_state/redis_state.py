@@ -272,7 +272,7 @@ class SharedState:
     async def _run(self) -> None:
         while not self._closing:
             wait = self.config.sync_interval if self.up else self.config.retry_interval
-            if self.failures_in_row and self.up:
+            if 0 < self.failures_in_row < self.config.failures_to_degrade:
                 wait = 0.0  # one failed call: try again at once before giving up on Redis
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=wait)
@@ -339,7 +339,11 @@ class SharedState:
                 "shared state unavailable: serving on local state until Redis answers again",
                 extra={"cluster": self.config.cluster, "error": self.last_error},
             )
-        elif self.down_since is None and not self.up and self.errors == 1:
+        elif (
+            self.down_since is None
+            and not self.up
+            and self.failures_in_row == self.config.failures_to_degrade
+        ):
             self.down_since = self._wall()
             self.outages += 1
             log.warning(
