@@ -250,15 +250,10 @@ def run_plan(plan: ServePlan) -> None:
         json_logs=True,
         on_exit=lambda: begin_shutdown(app, grace),
     )
-    log.info(
-        "serving",
-        extra={
-            "host": settings.host,
-            "port": settings.port,
-            "upstreams": len(settings.upstreams),
-            "cluster": None if plan.shared is None else plan.shared.cluster,
-        },
-    )
+    where = {"host": settings.host, "port": settings.port, "upstreams": len(settings.upstreams)}
+    if plan.shared is not None:
+        where["cluster"] = plan.shared.cluster
+    log.info("serving", extra=where)
     if not is_loopback(settings.host):
         # Every route but POST / is read-only, so no admin token exists to require; but
         # /api/state and /metrics show upstream addresses to whoever can reach this port.
