@@ -363,3 +363,54 @@ def test_live_page_follows_a_real_balancer(page: Page, tmp_path: Path) -> None:
     assert run.ended_at is not None
     assert count_attempts(reader, run_id=run.id) == run.totals["attempts"] > 0
     reader.close()
+
+
+def test_live_page_shows_the_cluster_and_a_redis_outage(page: Page) -> None:
+    """A replica sharing state shows its cluster card: the replicas with their traffic share
+    and the shared budget per server; with Redis killed it says it serves on local state."""
+    from banditlb.balancer.app import create_app, state_document
+    from banditlb.balancer.serving import serve_in_background
+    from banditlb.balancer.settings import BalancerSettings, Upstream
+    from banditlb.fleet import Fleet
+    from banditlb.models import scenario as scenario_io
+    from banditlb.shared_state import SharedState, SharedStateConfig
+    from banditlb.shared_state.local_redis import LocalRedis, redis_server_path
+
+    if redis_server_path() is None:
+        pytest.skip("redis-server not installed (make test installs Debian's as root)")
+    scenario = scenario_io.load("default")
+    tier = [server for server in scenario.servers if server.tier == "T2"]
+
+    async def main(ready: Callable[[str], None], stop: asyncio.Event) -> None:
+        async with Fleet(scenario, ephemeral=True) as fleet:
+            upstreams = tuple(Upstream(s.name, *fleet.address(s.name)) for s in tier)
+            settings = BalancerSettings(upstreams, seed=1)
+            config = SharedStateConfig(redis.url, cluster="browser", retry_interval=0.1)
+            shared = SharedState(config, info={"label": "replica-a"})
+            dashboard = dashboard_routes(None, state_document, stream_seconds=2)
+            app = create_app(settings, extra_routes=dashboard, shared=shared)
+            async with serve_in_background(app) as url, httpx.AsyncClient(base_url=url) as client:
+                ready(url)
+                n = 0
+                while not stop.is_set():
+                    n += 1
+                    with contextlib.suppress(httpx.HTTPError):
+                        await client.post("/", content=f"{n:024d}".encode())
+                    await asyncio.sleep(0.1)
+
+    with LocalRedis() as redis, LoopThread(main) as url:
+        page.goto(f"{url}/dashboard")
+        page.wait_for_selector("#cluster:not(.hidden)", timeout=20_000)
+        page.wait_for_function(
+            "document.querySelector('#replica-table tbody').innerText.includes('replica-a')",
+            timeout=20_000,
+        )
+        assert "shared state" in page.inner_text("#cluster-mode")
+        assert page.locator("#budget-table tbody tr").count() == len(tier)
+        assert "100.0%" in page.inner_text("#replica-table tbody")
+        redis.kill()
+        page.wait_for_function(
+            "document.getElementById('cluster-mode').innerText.includes('LOCAL STATE')",
+            timeout=20_000,
+        )
+        shot(page, "live-cluster")

@@ -15,7 +15,7 @@ import logging
 import math
 import random
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import asdict, dataclass
 from typing import Any, cast
@@ -38,10 +38,11 @@ from banditlb.balancer.loops import new_mark, refuse_loop, via_value
 from banditlb.balancer.metrics import metrics_registry, metrics_route
 from banditlb.balancer.recording import NullRecorder, Recorder
 from banditlb.balancer.settings import BalancerSettings
-from banditlb.balancer.stats import LiveStats
+from banditlb.balancer.stats import LiveStats, Result
 from banditlb.errors import BanditLBError
 from banditlb.game.clock import Clock, WallClock
 from banditlb.game.router import Router
+from banditlb.shared_state import SharedState
 from banditlb.strategies.base import Strategy
 from banditlb.strategies.registry import build_strategy
 
@@ -62,6 +63,7 @@ class BalancerState:
     started_at: float  # Unix epoch seconds
     mark: str  # this instance's name in Via headers (loop detection)
     in_flight: int = 0
+    shared: SharedState | None = None  # the cluster's shared state (--state), when used
 
 
 def balancer_state(request: Request) -> BalancerState:
@@ -162,13 +164,20 @@ async def readyz(request: Request) -> JSONResponse:
     state: BalancerState | None = getattr(request.app.state, "balancer", None)
     if state is None or not state.settings.upstreams:
         return JSONResponse({"error": "not ready: the balancer is not started"}, status_code=503)
-    return JSONResponse(
-        {
-            "status": "ready",
-            "upstreams": len(state.settings.upstreams),
-            "strategy": state.settings.strategy,
+    document: dict[str, Any] = {
+        "status": "ready",
+        "upstreams": len(state.settings.upstreams),
+        "strategy": state.settings.strategy,
+    }
+    if state.shared is not None:  # still ready without Redis: it serves on local state
+        shared = state.shared
+        document["shared_state"] = {
+            "cluster": shared.config.cluster,
+            "connected": shared.up,
+            "mode": "shared" if shared.up else "local",
+            "last_error": shared.last_error or None,
         }
-    )
+    return JSONResponse(document)
 
 
 def json_safe(value: Any) -> Any:
@@ -209,6 +218,8 @@ def state_dict(state: BalancerState) -> dict[str, Any]:
             "strategy": {"name": state.settings.strategy, "arms": arms},
         }
     )
+    if state.shared is not None:
+        document["cluster"] = json_safe(state.shared.status(now))
     return document
 
 
@@ -237,6 +248,24 @@ async def server_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"error": "internal error"}, status_code=500)
 
 
+def balancer_names(settings: BalancerSettings) -> list[str]:
+    """The upstreams' names in arm order (replicas of a cluster match servers by name)."""
+    return [u.name for u in settings.upstreams]
+
+
+def stats_counters(stats: LiveStats) -> Callable[[], dict[str, int]]:
+    """This replica's request counts for its cluster heartbeat."""
+
+    def counters() -> dict[str, int]:
+        return {
+            "requests": stats.requests,
+            "attempts": stats.attempts,
+            "delivered": stats.results[Result.DELIVERED],
+        }
+
+    return counters
+
+
 def create_app(
     settings: BalancerSettings,
     *,
@@ -245,12 +274,14 @@ def create_app(
     clock: Clock | None = None,
     strategy: Strategy | None = None,
     extra_routes: Sequence[BaseRoute] = (),
+    shared: SharedState | None = None,
 ) -> Starlette:
     """Build the balancer app; nothing is opened until the lifespan starts.
 
     `strategy` replaces the one the settings name (tests pass a scripted one); `extra_routes`
     are mounted after the balancer's own (e.g. the dashboard's, with `state_document` as
-    its state provider).
+    its state provider). `shared` links the replica to its cluster (`--state`): the lifespan
+    starts and closes it, and it hears of every answered attempt.
     """
 
     mark = new_mark()
@@ -289,9 +320,14 @@ def create_app(
                 stats=stats,
                 request_deadline=settings.request_deadline,
             )
+            if shared is not None:
+                shared.attach(router, the_clock, balancer_names(settings), stats_counters(stats))
+                balancer.on_attempt = shared.attempt
+                await shared.start()
+                stack.push_async_callback(shared.close)
             app.state.balancer = BalancerState(
                 settings, the_clock, policy, router, balancer, stats, the_recorder,
-                started_at=time.time(), mark=mark,
+                started_at=time.time(), mark=mark, shared=shared,
             )  # fmt: skip
             yield
 

@@ -80,6 +80,9 @@ class Balancer:
         self._request_no = 0
         self._stop_by: float | None = None  # clock time the shutdown grace ends
         self._attempting: set[asyncio.Task[Any]] = set()  # requests awaiting an attempt
+        # Told of every answered attempt (arm, outcome, attempt number): the shared state's
+        # queue for the cluster (`banditlb.shared_state`); O(1), never awaits.
+        self.on_attempt: Callable[[int, Outcome, int], None] | None = None
 
     def stop_by(self, when: float) -> None:
         """Finish every request by clock time `when` (shutdown), cutting attempts short.
@@ -153,6 +156,8 @@ class Balancer:
     ) -> None:
         """Tell the route, the live stats and the recorder about one finished attempt."""
         route.record(arm, outcome, self._clock.now())
+        if self.on_attempt is not None:
+            self.on_attempt(arm, outcome, route.attempts)
         self.stats.attempt(arm, outcome.kind, route.attempts, outcome.latency)
         self._recorder.record(
             AttemptRecord(

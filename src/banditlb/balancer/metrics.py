@@ -40,6 +40,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from banditlb.balancer.stats import LatencyHistogram, Result
+from banditlb.shared_state.metrics import shared_state_metrics
 
 if TYPE_CHECKING:
     from banditlb.balancer.app import BalancerState
@@ -118,6 +119,8 @@ class BalancerCollector(Collector):
             "banditlb_in_flight", "Client requests being served now.", value=state.in_flight
         )
         yield from self._arms(state)
+        if state.shared is not None:
+            yield from shared_state_metrics(state.shared, state.clock.now())
 
     def _arms(self, state: BalancerState) -> Iterator[Metric]:
         now = state.clock.now()

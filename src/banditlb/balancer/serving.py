@@ -91,13 +91,17 @@ def uvicorn_server(
     return GracefulServer(config, on_exit)
 
 
-def bind(host: str, port: int) -> socket.socket:
-    """A listening TCP socket; port 0 lets the OS choose."""
+def bind(host: str, port: int, *, reuse_port: bool = False) -> socket.socket:
+    """A listening TCP socket; port 0 lets the OS choose. `reuse_port`: SO_REUSEPORT, so
+    several processes (`serve --workers`) listen on one port and the kernel spreads the
+    connections among them."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets whose proto says TCP,
     # and without it every keep-alive answer waits ~40 ms for a delayed ACK (Nagle).
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     try:
         sock.bind((host, port))
     except OSError:

@@ -6,6 +6,7 @@ import gc
 import ipaddress
 import logging
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -14,7 +15,7 @@ import typer
 from banditlb.access import TOKEN_ENV
 from banditlb.balancer.app import begin_shutdown, create_app, state_document
 from banditlb.balancer.recording import Recorder
-from banditlb.balancer.serving import uvicorn_server
+from banditlb.balancer.serving import bind, uvicorn_server
 from banditlb.balancer.settings import BalancerSettings
 from banditlb.cli.options import parse_params, parse_upstreams, tier_upstreams
 from banditlb.dashboard import dashboard_routes
@@ -23,6 +24,13 @@ from banditlb.game.router import DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_MAX_HOLD, DEFA
 from banditlb.logs import LEVELS, configure_logging
 from banditlb.models.spec import Scenario
 from banditlb.scenarios import files as scenario_files
+from banditlb.shared_state import (
+    SharedState,
+    SharedStateConfig,
+    check_cluster_name,
+    parse_state_url,
+)
+from banditlb.shared_state.redis_state import new_replica_id
 from banditlb.store import SqliteRecorder, connect, default_path, live_run
 from banditlb.store.recorder import MAX_BACKLOG
 from banditlb.strategies.registry import DEFAULT_STRATEGY
@@ -97,6 +105,27 @@ def serve(
     log_level: Annotated[
         str, typer.Option(help=f"Log level: {', '.join(LEVELS)}. Logs are JSON on stderr.")
     ] = "warning",
+    state: Annotated[
+        str | None,
+        typer.Option(
+            help="Share what replicas learn through Redis: redis://HOST:PORT/DB. "
+            "Without it the balancer learns alone.",
+            envvar="BANDITLB_STATE",
+        ),
+    ] = None,
+    cluster: Annotated[
+        str, typer.Option(help="Name of the replicas' cluster in --state (its keys' prefix).")
+    ] = "default",
+    state_timeout: Annotated[
+        float, typer.Option(help="Seconds each Redis call may take before local state is used.")
+    ] = 0.01,
+    workers: Annotated[
+        int,
+        typer.Option(help="Processes serving one port (SO_REUSEPORT); more than 1 needs --state."),
+    ] = 1,
+    reuse_port: Annotated[
+        bool, typer.Option(hidden=True, help="Bind with SO_REUSEPORT (set by --workers).")
+    ] = False,
 ) -> None:
     """Run the balancer (POST / with an id; GET /healthz, /readyz, /metrics, /api/state)."""
     if (upstreams is None) == (tier is None):
@@ -124,47 +153,114 @@ def serve(
         max_in_flight=max_in_flight,
         control_token=control_token or None,
     )
+    shared = (
+        SharedStateConfig(
+            parse_state_url(state), cluster=check_cluster_name(cluster), timeout=state_timeout
+        )
+        if state
+        else None
+    )
+    if not 1 <= workers <= 64:
+        raise ConfigError(f"--workers must be in 1..64, got {workers}")
+    if workers > 1 and shared is None:
+        raise ConfigError(
+            "--workers above 1 needs --state redis://HOST:PORT/DB: workers that do not "
+            "share what they learn overrun every server's rate limit together"
+        )
     if store_backlog < 1:
         raise ConfigError(f"--store-backlog must be >= 1, got {store_backlog}")
     if not (math.isfinite(grace) and grace > 0):
         raise ConfigError(f"--grace must be a finite number of seconds > 0, got {grace!r}")
     configure_logging(log_level)  # last check; it is also the first side effect
     store_path = db or default_path()
-    bound = tier_bound(world, tier, settings.penalty)
-    recorder: Recorder | None = None
     if record:
         connect(store_path).close()  # a bad --db fails now with one line, not in the lifespan
+    plan = ServePlan(
+        settings=settings,
+        world=world,
+        tier=tier,
+        grace=grace,
+        log_level=log_level,
+        store_path=store_path,
+        record=record,
+        store_backlog=store_backlog,
+        shared=shared,
+        reuse_port=reuse_port,
+    )
+    if workers > 1:
+        from banditlb.cli.serve_workers import run_workers
+
+        raise typer.Exit(run_workers(plan, workers))
+    run_plan(plan)
+
+
+@dataclass(frozen=True, slots=True)
+class ServePlan:
+    """Everything one serving process needs, checked; picklable (sent to --workers)."""
+
+    settings: BalancerSettings
+    world: Scenario | None
+    tier: str | None
+    grace: float
+    log_level: str
+    store_path: Path
+    record: bool
+    store_backlog: int
+    shared: SharedStateConfig | None
+    reuse_port: bool = False
+    worker: int | None = None  # this process's number among --workers
+
+
+def run_plan(plan: ServePlan) -> None:
+    """Build the app for `plan` and serve it until SIGTERM/SIGINT."""
+    settings = plan.settings
+    bound = tier_bound(plan.world, plan.tier, settings.penalty)
+    recorder: Recorder | None = None
+    if plan.record:
         sqlite = SqliteRecorder(
-            store_path,
+            plan.store_path,
             run=live_run(settings.summary()),
-            penalty=penalty,
-            max_backlog=store_backlog,
+            penalty=settings.penalty,
+            max_backlog=plan.store_backlog,
         )
         if bound is not None:
             sqlite.add_totals({"oracle_per_request": bound})  # `runs` shows "% of oracle"
         recorder = sqlite
-    dashboard = dashboard_routes(store_path, state_document, oracle_per_request=bound)
-    app = create_app(settings, recorder=recorder, extra_routes=dashboard)
+    shared = None
+    if plan.shared is not None:
+        label = settings.label + ("" if plan.worker is None else f"-w{plan.worker}")
+        shared = SharedState(
+            plan.shared,
+            replica=new_replica_id(label),
+            info={"port": settings.port, "label": label},
+        )
+    dashboard = dashboard_routes(plan.store_path, state_document, oracle_per_request=bound)
+    app = create_app(settings, recorder=recorder, extra_routes=dashboard, shared=shared)
+    grace = plan.grace
     server = uvicorn_server(
         app,
         settings.host,
         settings.port,
         grace=grace,
-        log_level=log_level.lower(),
+        log_level=plan.log_level.lower(),
         json_logs=True,
         on_exit=lambda: begin_shutdown(app, grace),
     )
-    log.info(
-        "serving",
-        extra={"host": settings.host, "port": settings.port, "upstreams": len(servers)},
-    )
+    where = {"host": settings.host, "port": settings.port, "upstreams": len(settings.upstreams)}
+    if plan.shared is not None:
+        where["cluster"] = plan.shared.cluster
+    log.info("serving", extra=where)
     if not is_loopback(settings.host):
         # Every route but POST / is read-only, so no admin token exists to require; but
         # /api/state and /metrics show upstream addresses to whoever can reach this port.
         log.warning("listening beyond loopback", extra={"host": settings.host})
     # Everything built so far lives for the whole run: keep it out of the cyclic GC's scans.
     gc.freeze()
-    server.run()  # uvicorn's own loop factory: uvloop when installed
+    if plan.reuse_port:  # one of several processes on this port: the kernel spreads connections
+        sock = bind(settings.host, settings.port, reuse_port=True)
+        server.run(sockets=[sock])
+    else:
+        server.run()  # uvicorn's own loop factory: uvloop when installed
 
 
 def tier_bound(world: Scenario | None, tier: str | None, penalty: float) -> float | None:

@@ -83,6 +83,13 @@ def sim(
         typer.Option(help="A strategy parameter, strategy.key=value; repeatable."),
     ] = None,
     jobs: Annotated[int | None, typer.Option(help="Worker processes (default: all cores).")] = None,
+    cluster: Annotated[
+        str | None,
+        typer.Option(
+            help="Run on Dask distributed instead of local processes: 'local' (a two-worker "
+            "LocalCluster) or a scheduler address, tcp://HOST:8786."
+        ),
+    ] = None,
     out: Annotated[
         Path, typer.Option(help="Directory for CSV, Parquet and PNG files (made if missing).")
     ] = Path("results/sim"),
@@ -120,6 +127,12 @@ def sim(
     console = output.console()
     if jobs is not None and jobs < 1:  # checked here too, so no progress bar is left behind
         raise ConfigError(f"--jobs must be >= 1, got {jobs}")
+    if cluster is not None:
+        from banditlb.sim.dask_pool import check_cluster_address
+
+        check_cluster_address(cluster)
+        if jobs is not None:
+            raise ConfigError("--jobs is for local processes; with --cluster the workers decide")
     if store_attempts and not store:
         raise ConfigError("--store-attempts stores into the run store; drop --no-store")
     if rate is not None and not (math.isfinite(rate) and rate > 0):
@@ -142,6 +155,7 @@ def sim(
             rate=rate,
             params=parse_params(param or []),
             jobs=jobs,
+            cluster=cluster,
             out=out,
             db=db if store else None,
             store=store,
@@ -182,7 +196,7 @@ def sim(
         def advance(_: SimResult) -> None:
             progress.advance(bar)
 
-        result = run_sweep(spec, jobs=jobs, on_result=advance)
+        result = run_sweep(spec, jobs=jobs, on_result=advance, cluster=cluster)
     elapsed = time.perf_counter() - started
     summaries = report.summarize(result.runs, result.oracles)
     if not json_output:

@@ -29,6 +29,7 @@ def sim_family(
     params: Mapping[str, Mapping[str, Any]],
     jobs: int | None,
     out: Path,
+    cluster: str | None = None,
     db: Path | None,
     store: bool,
     reference: str | None,
@@ -76,7 +77,7 @@ def sim_family(
         def advance(_: SimResult) -> None:
             progress.advance(bar)
 
-        result = run_family(specs, jobs=jobs, on_result=advance)
+        result = run_family(specs, jobs=jobs, on_result=advance, cluster=cluster)
     elapsed = time.perf_counter() - started
     bounds = {key: oracle.score_per_request for key, oracle in result.oracles.items()}
     assessed = robustness.assess(result.runs, bounds, reference=reference)

@@ -75,9 +75,38 @@ def live_event(
         "arms": _arms(state, now),
         "latency_histogram": _histogram(latency),
     }
+    cluster = state.get("cluster")
+    if isinstance(cluster, Mapping):  # replicas sharing state (--state): a few rows per replica
+        event["cluster"] = _cluster(cluster)
     if previous is None:
         event["per_second"] = stats.get("per_second")
     return event
+
+
+def _cluster(cluster: Mapping[str, Any]) -> dict[str, Any]:
+    """The cluster card: this replica's link to Redis, the replicas and their traffic shares,
+    and the cluster's sends per server in the last second (the shared budget being spent)."""
+    return {
+        "cluster": cluster.get("cluster"),
+        "mode": cluster.get("mode"),
+        "connected": bool(cluster.get("connected")),
+        "down_s": _num(cluster.get("down_s")),
+        "last_error": cluster.get("last_error"),
+        "received": int(cluster.get("received") or 0),
+        "queued": int(cluster.get("queued") or 0),
+        "replicas": [
+            {
+                "replica": r.get("replica"),
+                "label": r.get("label"),
+                "self": bool(r.get("self")),
+                "alive": bool(r.get("alive")),
+                "requests": int(r.get("requests") or 0),
+                "share": _num(r.get("share")) or 0.0,
+            }
+            for r in (cluster.get("replicas") or [])[:64]
+        ],
+        "sends_1s": dict(cluster.get("cluster_sends_1s") or {}),
+    }
 
 
 def _arms(state: Mapping[str, Any], now: float) -> list[dict[str, Any]]:

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 
 from banditlb.errors import ConfigError
 from banditlb.models.oracle import OracleResult
+from banditlb.sim.dask_pool import dask_pool
 from banditlb.sim.result import SimResult
 from banditlb.sim.sweep import IN_FLIGHT_PER_WORKER, SweepSpec, _oracle, _run_one
 
@@ -70,8 +71,10 @@ def run_family(
     *,
     jobs: int | None = None,
     on_result: Callable[[SimResult], None] | None = None,
+    cluster: str | None = None,
 ) -> FamilyResult:
-    """Run every task of every scenario on `jobs` processes (default all cores; 1 = here)."""
+    """Run every task of every scenario on `jobs` processes (default all cores; 1 = here),
+    or on the Dask `cluster` ('local' or tcp://HOST:PORT) when given."""
     check_family(specs)
     family = tuple(specs)
     workers = (os.cpu_count() or 1) if jobs is None else jobs
@@ -81,7 +84,15 @@ def run_family(
     bound_keys = [(i, tier) for i, spec in enumerate(family) for tier in spec.tiers]
     runs: list[SimResult] = []
     oracles: dict[tuple[str, str], OracleResult] = {}
-    if workers == 1:
+    if cluster is not None:  # Dask distributed: the same tasks, the same functions
+        with dask_pool(cluster, _init_worker, (family,)) as (pool, workers):
+            bounds = {
+                (family[i].scenario.name, tier): pool.submit(_oracle_in_worker, i, tier)
+                for i, tier in bound_keys
+            }
+            runs = _run_bounded(pool, tasks, workers, on_result)
+            oracles = {key: future.result() for key, future in bounds.items()}
+    elif workers == 1:
         for index, strategy, tier, seed in tasks:
             runs.append(_run_one(family[index], strategy, tier, seed))
             if on_result is not None:
@@ -104,7 +115,7 @@ def run_family(
 
 
 def _run_bounded(
-    pool: ProcessPoolExecutor,
+    pool: Executor,
     tasks: Sequence[Task],
     workers: int,
     on_result: Callable[[SimResult], None] | None,

@@ -7,7 +7,7 @@ import os
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +15,7 @@ from banditlb.errors import ConfigError
 from banditlb.game.router import RetryRules
 from banditlb.models.oracle import OracleResult, oracle_bound
 from banditlb.models.spec import Scenario
+from banditlb.sim.dask_pool import dask_pool
 from banditlb.sim.engine import AttemptRecord, simulate, simulate_traced
 from banditlb.sim.result import SimResult
 from banditlb.sim.world import tier_specs
@@ -148,7 +149,7 @@ IN_FLIGHT_PER_WORKER = 2
 
 
 def _run_costliest_first(
-    pool: ProcessPoolExecutor,
+    pool: Executor,
     tasks: Sequence[tuple[str, str, int]],
     workers: int,
     on_result: Callable[[SimResult], None] | None,
@@ -195,10 +196,12 @@ def run_sweep(
     *,
     jobs: int | None = None,
     on_result: Callable[[SimResult], None] | None = None,
+    cluster: str | None = None,
 ) -> SweepResult:
     """Run every task on `jobs` processes (default: all cores; 1 runs in this process).
 
     Results do not depend on `jobs` or on completion order: each run is fixed by its seed.
+    `cluster` ('local' or tcp://HOST:PORT) runs the same tasks on Dask instead (`dask_pool`).
     Each worker gets the spec once (pool initializer); a task is just (strategy, tier, seed),
     0.02-0.3 s of work, sent costliest first (see `_run_costliest_first`) so every core stays
     busy to the end. The tiers' oracle bounds are computed in the pool too, alongside the runs.
@@ -208,7 +211,12 @@ def run_sweep(
         raise ConfigError(f"--jobs must be >= 1, got {jobs!r}")
     tasks = spec.tasks()
     runs: list[SimResult] = []
-    if workers == 1 or len(tasks) == 1:
+    if cluster is not None:  # Dask distributed: the same tasks, the same functions
+        with dask_pool(cluster, _init_worker, (spec,)) as (pool, workers):
+            bounds = {tier: pool.submit(_oracle_in_worker, tier) for tier in spec.tiers}
+            runs = _run_costliest_first(pool, tasks, workers, on_result)
+            oracles = {tier: bound.result() for tier, bound in bounds.items()}
+    elif workers == 1 or len(tasks) == 1:
         for task in tasks:
             runs.append(_run_one(spec, *task))
             if on_result is not None:

@@ -70,6 +70,24 @@ class Pacing(Protocol):
         ...
 
 
+@runtime_checkable
+class PeerAware(Protocol):
+    """A strategy that can learn from attempts made by other replicas of its cluster.
+
+    Replicas that share state (`banditlb.shared_state`) feed each other's answers back into
+    their local strategies. A peer's answer is evidence like our own, but it was never one of
+    our sends in flight, and it arrives late: `answered_at` (<= `now`) is when the peer got
+    it, on our clock. A strategy without this method is given peers' answers through
+    `observe(arm, outcome, now, attempt)` instead: evidence only, stamped `now`.
+    """
+
+    def observe_peer(
+        self, arm: int, outcome: Outcome, now: float, attempt: int, answered_at: float
+    ) -> None:
+        """Learn from attempt number `attempt` that another replica sent to `arm`."""
+        ...
+
+
 class StrategyConfig(Protocol):
     """A frozen, validated strategy spec; `build` makes a fresh stateful policy."""
 

@@ -111,8 +111,33 @@
       B.layout({ xaxis: { title: "latency (ms)", type: "category" }, yaxis: { title: "requests" } }), B.PLOT_CONFIG);
   }
 
+  function cluster(ev) {
+    const c = ev.cluster;
+    const card = document.getElementById("cluster");
+    if (!c) { card.classList.add("hidden"); return; }
+    card.classList.remove("hidden");
+    setText("cluster-name", c.cluster);
+    const mode = document.getElementById("cluster-mode");
+    mode.textContent = c.connected ? "shared state (Redis connected)"
+      : "LOCAL STATE: Redis unavailable" + (c.down_s === null ? "" : " for " + B.fmt(c.down_s, 0) + " s") + (c.queued ? ", " + B.fmt(c.queued) + " answers queued" : "");
+    mode.className = c.connected ? "" : "blocked";
+    document.querySelector("#replica-table tbody").replaceChildren(...c.replicas.map((r) => B.el("tr", {}, [
+      B.el("td", { text: (r.label || r.replica) + (r.self ? " (this one)" : "") }),
+      B.el("td", { text: r.alive ? "yes" : "no" }),
+      B.el("td", { text: B.fmt(r.requests) }),
+      B.el("td", { text: B.pct(r.share) }),
+    ])));
+    document.querySelector("#budget-table tbody").replaceChildren(...ev.arms.map((a) => B.el("tr", {}, [
+      B.el("td", { text: a.server }),
+      B.el("td", { text: B.fmt(c.sends_1s[a.server] || 0) }),
+      B.el("td", { text: a.capacity === null ? "–" : B.fmt(a.capacity, 1) }),
+      B.el("td", a.blocked ? { class: "blocked", text: B.fmt(a.blocked_for_s, 1) + " s" } : { text: "no" }),
+    ])));
+  }
+
   function onState(message) {
     const ev = JSON.parse(message.data);
+    cluster(ev);
     tiles(ev);
     timeSeries(ev);
     servers(ev);

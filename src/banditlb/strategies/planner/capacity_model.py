@@ -37,6 +37,7 @@ and burst at least K; K is learned from what the server did, not from what it is
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections import deque
 from collections.abc import Sequence
@@ -229,13 +230,20 @@ class CapacityModel:
         """The plan wanted `arm` but it had no room: its pace may grow."""
         self.starved_at[arm] = now
 
-    def record(self, arm: int, outcome: Outcome, now: float) -> None:
-        """Learn from one answer; `now` is when it arrived."""
+    def record(self, arm: int, outcome: Outcome, now: float, *, own: bool = True) -> None:
+        """Learn from one answer; `now` is when it arrived.
+
+        `own=False`: another replica's answer (shared state). Its admitted send counts in
+        the window (the cap is the cluster's), its 429s lower the cap and start back-offs
+        for every replica; it was never in flight here and was no probe of ours."""
         sent_at = now - outcome.latency
-        if self.in_flight[arm] > 0:
-            self.in_flight[arm] -= 1
-        probing, self.probing[arm] = self.probing[arm], False
-        beyond, self.beyond[arm] = self.beyond[arm], False
+        if own:
+            if self.in_flight[arm] > 0:
+                self.in_flight[arm] -= 1
+            probing, self.probing[arm] = self.probing[arm], False
+            beyond, self.beyond[arm] = self.beyond[arm], False
+        else:
+            probing = beyond = False
         quota = outcome.quota
         if quota is not None:  # advertised: exact, nothing to learn
             left = self.quota_left[arm]
@@ -267,8 +275,12 @@ class CapacityModel:
             grown = self.grown_at[arm]
             self.rate[arm] = rate + self.increase * min(now - grown, _STARVED_FOR)
             self.grown_at[arm] = now
-        self.sends[arm].append(sent_at)
-        self.admitted[arm].append(sent_at)
+        sends = self.sends[arm]
+        if own or not sends or sends[-1] <= sent_at:
+            sends.append(sent_at)
+        else:  # a peer's send reported late: keep the window's times in order
+            sends.insert(bisect.bisect_right(sends, sent_at), sent_at)
+        self.admitted[arm].append(sent_at)  # (order does not matter: a count)
         admitted = self.in_window(arm, sent_at)
         if admitted > self.cap[arm]:
             self.cap[arm] = float(admitted)

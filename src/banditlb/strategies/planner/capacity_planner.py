@@ -35,6 +35,7 @@ Not one of the blog's eight; it combines a limiter model, a flow LP and Thompson
 
 from __future__ import annotations
 
+import bisect
 import math
 import random
 from collections import deque
@@ -302,6 +303,28 @@ class CapacityPlanner:
     def observe(self, arm: int, outcome: Outcome, now: float, attempt: int) -> None:
         self._counts.record(arm, outcome)
         self.capacity.record(arm, outcome, now)
+        self._learn(arm, outcome)
+
+    def observe_peer(
+        self, arm: int, outcome: Outcome, now: float, attempt: int, answered_at: float
+    ) -> None:
+        """Another replica's answer (`PeerAware`): evidence for the posterior; and, when it
+        is recent (within one window), a send of the cluster's in the limiter model, so
+        caps, paces, back-offs and the arrival rate the plan uses are the cluster's."""
+        self._counts.record(arm, outcome)
+        if now - answered_at <= self.capacity.window:
+            self.capacity.record(arm, outcome, answered_at, own=False)
+            if attempt == 1:  # the cluster's arrival rate, not only ours
+                sent_at = answered_at - outcome.latency
+                arrivals = self._arrivals
+                if not arrivals or arrivals[-1] <= sent_at:
+                    arrivals.append(sent_at)
+                else:
+                    arrivals.insert(bisect.bisect_right(arrivals, sent_at), sent_at)
+        self._learn(arm, outcome)
+
+    def _learn(self, arm: int, outcome: Outcome) -> None:
+        """The posterior's update for one answer (a 429 says nothing about reliability)."""
         kind = outcome.kind
         if kind is OutcomeKind.RATE_LIMITED:
             return
