@@ -1,0 +1,82 @@
+"""Real upstreams (`ScriptedUpstream`) on loopback ports and a real proxy in front of them."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from banditlb.balancer.recording import MemoryRecorder, Recorder
+from banditlb.balancer.serving import serve_in_background
+from banditlb.proxy.app import ProxyApp
+from banditlb.proxy.config import parse
+from banditlb.proxy.serving import serve_proxy_in_background
+from banditlb.proxy.testing import ScriptedUpstream
+
+
+@dataclass
+class Rig:
+    """A running proxy: its client, its admin client, the upstreams, the recorder, the app."""
+
+    client: httpx.AsyncClient
+    admin: httpx.AsyncClient
+    upstreams: list[ScriptedUpstream]
+    recorder: Recorder
+    app: ProxyApp
+    proxy_url: str
+
+
+def document(
+    urls: Sequence[str],
+    *,
+    routes: Sequence[Mapping[str, Any]] = (),
+    upstream_extra: Sequence[Mapping[str, Any]] | None = None,
+    strategy: str = "round_robin",
+    **top: Any,
+) -> dict[str, Any]:
+    """A config document for upstreams at `urls` (named u0, u1, ...), both ports ephemeral."""
+    extra = upstream_extra or [{} for _ in urls]
+    return {
+        "listen": {"port": 0, "admin_port": 0, **top.pop("listen", {})},
+        "strategy": {"name": strategy},
+        "upstreams": [
+            {"name": f"u{i}", "url": url, "timeout": 5.0, **more}
+            for i, (url, more) in enumerate(zip(urls, extra, strict=True))
+        ],
+        "routes": list(routes),
+        **top,
+    }
+
+
+@asynccontextmanager
+async def proxy_rig(
+    n: int = 2,
+    *,
+    prefix: str = "",
+    env: Mapping[str, str] | None = None,
+    recorder: Recorder | None = None,
+    admin_routes: Sequence[Any] = (),
+    upstreams: Sequence[ScriptedUpstream] | None = None,
+    **config: Any,
+) -> AsyncIterator[Rig]:
+    """`n` scripted upstreams (or those given), a proxy over them, and httpx clients."""
+    servers = list(upstreams) if upstreams is not None else [
+        ScriptedUpstream(f"u{i}") for i in range(n)
+    ]
+    async with AsyncExitStack() as stack:
+        urls = [
+            await stack.enter_async_context(serve_in_background(server)) + prefix
+            for server in servers
+        ]
+        settings = parse(document(urls, **config), "test.toml", env or {})
+        the_recorder = recorder or MemoryRecorder()
+        app = ProxyApp(settings, recorder=the_recorder, admin_routes=admin_routes)
+        proxy_url, admin_url = await stack.enter_async_context(serve_proxy_in_background(app))
+        client = await stack.enter_async_context(
+            httpx.AsyncClient(base_url=proxy_url, timeout=10.0)
+        )
+        admin = await stack.enter_async_context(httpx.AsyncClient(base_url=admin_url, timeout=10.0))
+        yield Rig(client, admin, servers, the_recorder, app, proxy_url)
