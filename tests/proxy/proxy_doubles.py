@@ -11,10 +11,12 @@ import httpx
 
 from banditlb.balancer.recording import MemoryRecorder, Recorder
 from banditlb.balancer.serving import serve_in_background
+from banditlb.clock import Clock
 from banditlb.proxy.app import ProxyApp
 from banditlb.proxy.config import parse
 from banditlb.proxy.serving import serve_proxy_in_background
 from banditlb.proxy.testing import ScriptedUpstream
+from banditlb.strategies.base import Strategy
 
 
 @dataclass
@@ -60,12 +62,14 @@ async def proxy_rig(
     recorder: Recorder | None = None,
     admin_routes: Sequence[Any] = (),
     upstreams: Sequence[ScriptedUpstream] | None = None,
+    policy: Strategy | None = None,
+    clock: Clock | None = None,
     **config: Any,
 ) -> AsyncIterator[Rig]:
     """`n` scripted upstreams (or those given), a proxy over them, and httpx clients."""
-    servers = list(upstreams) if upstreams is not None else [
-        ScriptedUpstream(f"u{i}") for i in range(n)
-    ]
+    servers = (
+        list(upstreams) if upstreams is not None else [ScriptedUpstream(f"u{i}") for i in range(n)]
+    )
     async with AsyncExitStack() as stack:
         urls = [
             await stack.enter_async_context(serve_in_background(server)) + prefix
@@ -73,7 +77,9 @@ async def proxy_rig(
         ]
         settings = parse(document(urls, **config), "test.toml", env or {})
         the_recorder = recorder or MemoryRecorder()
-        app = ProxyApp(settings, recorder=the_recorder, admin_routes=admin_routes)
+        app = ProxyApp(
+            settings, recorder=the_recorder, admin_routes=admin_routes, strategy=policy, clock=clock
+        )
         proxy_url, admin_url = await stack.enter_async_context(serve_proxy_in_background(app))
         client = await stack.enter_async_context(
             httpx.AsyncClient(base_url=proxy_url, timeout=10.0)

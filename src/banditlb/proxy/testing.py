@@ -5,8 +5,9 @@ Whatever prefix the proxy adds, the path's *last* segment picks the behaviour:
 
 - `.../echo`: 200 JSON describing the request (method, path, query, headers, body length and
   SHA-256), so a test sees exactly what the proxy forwarded;
-- `.../sse?n=N&gap=S`: `text/event-stream`, N events `data: i` S seconds apart; when
-  `gate` is set, the first event waits for it (time-to-first-byte tests);
+- `.../sse?n=N&gap=S`: `text/event-stream`, N events `data: i` S seconds apart; with a
+  `gate`, every event after the first waits for it (so a test can read the first event
+  through the proxy while the upstream provably has not finished);
 - `.../bytes?size=N`: N bytes streamed in 64 KiB chunks, without Content-Length;
 - `.../status?code=C&h-NAME=VALUE`: status C with those extra headers;
 - anything else: `self.status` (200 by default; set it to 500 to make the upstream fail),
@@ -133,9 +134,9 @@ class ScriptedUpstream:
             }
         )
         for i in range(n):
-            if i == 0 and self.gate is not None:
+            if i > 0 and self.gate is not None:
                 await self.gate.wait()
-            elif gap:
+            if i > 0 and gap:
                 await asyncio.sleep(gap)
             await send(
                 {"type": "http.response.body", "body": b"data: %d\n\n" % i, "more_body": True}
