@@ -64,14 +64,16 @@ async def proxy_rig(
     upstreams: Sequence[ScriptedUpstream] | None = None,
     policy: Strategy | None = None,
     clock: Clock | None = None,
+    extra_urls: Sequence[str] = (),
     **config: Any,
 ) -> AsyncIterator[Rig]:
-    """`n` scripted upstreams (or those given), a proxy over them, and httpx clients."""
+    """`n` scripted upstreams (or those given), a proxy over them, and httpx clients;
+    `extra_urls` come first in the upstream list (e.g. a closed port)."""
     servers = (
         list(upstreams) if upstreams is not None else [ScriptedUpstream(f"u{i}") for i in range(n)]
     )
     async with AsyncExitStack() as stack:
-        urls = [
+        urls = list(extra_urls) + [
             await stack.enter_async_context(serve_in_background(server)) + prefix
             for server in servers
         ]

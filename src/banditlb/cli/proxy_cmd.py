@@ -12,7 +12,6 @@ import typer
 
 from banditlb.access import TOKEN_ENV
 from banditlb.cli import output
-from banditlb.dashboard import dashboard_routes
 from banditlb.errors import ConfigError
 from banditlb.logs import LEVELS, configure_logging
 from banditlb.proxy import config as proxy_config
@@ -82,12 +81,12 @@ def proxy(
             penalty=settings.routes[-1].penalty,
             max_backlog=store_backlog,
         )
-    holder: list[ProxyApp] = []
-    dashboard = dashboard_routes(store_path, lambda request: holder[0].document(request))
     app = ProxyApp(
-        settings, recorder=recorder, admin_routes=dashboard, control_token=control_token or None
+        settings,
+        recorder=recorder,
+        dashboard_store=store_path,
+        control_token=control_token or None,
     )
-    holder.append(app)
     try:
         sockets = bind_both(app)
     except OSError as exc:

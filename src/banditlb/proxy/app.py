@@ -23,6 +23,7 @@ import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -41,6 +42,7 @@ from banditlb.balancer.metrics import metrics_registry, metrics_route
 from banditlb.balancer.recording import NullRecorder, Recorder
 from banditlb.balancer.stats import LiveStats
 from banditlb.clock import Clock, WallClock
+from banditlb.dashboard import dashboard_routes
 from banditlb.proxy.engine import ProxyEngine, answer_json
 from banditlb.proxy.spec import ProxyConfig
 from banditlb.router import RetryRules, Router
@@ -135,6 +137,7 @@ class ProxyApp:
         clock: Clock | None = None,
         strategy: Strategy | None = None,
         admin_routes: Sequence[BaseRoute] = (),
+        dashboard_store: Path | None = None,
         mark: str | None = None,
         control_token: str | None = None,
     ) -> None:
@@ -146,6 +149,8 @@ class ProxyApp:
         self._clock = clock
         self._strategy = strategy
         registry = metrics_registry(lambda: self.state)
+        if dashboard_store is not None:  # the dashboard over this store, live from /api/state
+            admin_routes = [*admin_routes, *dashboard_routes(dashboard_store, self.document)]
         self.admin = Starlette(
             routes=[
                 Route("/healthz", self._healthz, methods=["GET"]),
