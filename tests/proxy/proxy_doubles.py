@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,6 +16,7 @@ from banditlb.clock import Clock
 from banditlb.proxy.app import ProxyApp
 from banditlb.proxy.config import parse
 from banditlb.proxy.serving import serve_proxy_in_background
+from banditlb.proxy.spec import ProxyConfig
 from banditlb.proxy.testing import ScriptedUpstream
 from banditlb.strategies.base import Strategy
 
@@ -65,6 +67,8 @@ async def proxy_rig(
     policy: Strategy | None = None,
     clock: Clock | None = None,
     extra_urls: Sequence[str] = (),
+    dashboard_store: Path | None = None,
+    recorder_for: Callable[[ProxyConfig], Recorder] | None = None,
     **config: Any,
 ) -> AsyncIterator[Rig]:
     """`n` scripted upstreams (or those given), a proxy over them, and httpx clients;
@@ -78,9 +82,16 @@ async def proxy_rig(
             for server in servers
         ]
         settings = parse(document(urls, **config), "test.toml", env or {})
+        if recorder_for is not None:
+            recorder = recorder_for(settings)
         the_recorder = recorder or MemoryRecorder()
         app = ProxyApp(
-            settings, recorder=the_recorder, admin_routes=admin_routes, strategy=policy, clock=clock
+            settings,
+            recorder=the_recorder,
+            admin_routes=admin_routes,
+            strategy=policy,
+            clock=clock,
+            dashboard_store=dashboard_store,
         )
         proxy_url, admin_url = await stack.enter_async_context(serve_proxy_in_background(app))
         client = await stack.enter_async_context(
