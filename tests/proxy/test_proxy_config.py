@@ -155,3 +155,11 @@ def test_cli_check_prints_a_summary_and_a_bad_file_is_one_error_line(
         main(["proxy", "--config", str(tmp_path / "none.toml")])
     assert missing.value.code == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def test_the_readme_shows_the_shipped_example_verbatim() -> None:
+    """README "banditlb in front of your API" embeds examples/proxy.toml unchanged."""
+    readme = (EXAMPLE.parents[1] / "README.md").read_text()
+    section = readme.split("## banditlb in front of your API", 1)[1]
+    block = section.split("```toml\n", 1)[1].split("```", 1)[0]
+    assert block == EXAMPLE.read_text()

@@ -152,3 +152,40 @@ async def test_admin_routes_live_on_the_admin_port_and_every_path_is_forwarded()
     assert forwarded.json() == {"upstream": "u0", "status": 200}
     assert own.json() == {"status": "ok"}
     assert ready.json()["upstreams"] == 1
+
+
+async def test_a_client_leaving_an_event_stream_ends_the_upstream_stream() -> None:
+    """The client hangs up after the first event: the proxy stops reading the upstream (its
+    request slot is freed) instead of pulling an endless stream for nobody."""
+    async with proxy_rig(1) as rig:
+        gate = rig.upstreams[0].gate = asyncio.Event()
+        async with rig.client.stream("GET", "/sse", params={"n": "1000"}) as answer:
+            lines = answer.aiter_lines()
+            assert await asyncio.wait_for(anext(lines), 5.0) == "data: 0"
+        engine = rig.app.state.engine if rig.app.state else None
+        assert engine is not None
+        for _ in range(200):  # bounded: the proxy notices the hang-up within a few loop turns
+            if engine.in_flight == 0:
+                break
+            await asyncio.sleep(0.01)
+        in_flight = engine.in_flight
+        gate.set()
+    assert in_flight == 0
+
+
+async def test_api_state_and_metrics_describe_upstreams_and_routes() -> None:
+    """/api/state has the serve-shaped document with upstream URLs and routes; /metrics counts
+    attempts per upstream."""
+    async with proxy_rig(2, routes=[{"prefix": "/v1", "retryable": True}]) as rig:
+        await rig.client.get("/v1/a")
+        await rig.client.get("/v1/b")
+        state = (await rig.admin.get("/api/state")).json()
+        metrics = (await rig.admin.get("/metrics")).text
+    settings = state["settings"]
+    assert [u["name"] for u in settings["upstreams"]] == ["u0", "u1"]
+    assert settings["routes"][0]["prefix"] == "/v1"
+    assert settings["routes"][0]["retryable"] is True
+    assert state["stats"]["requests"] == 2
+    assert [arm["server"] for arm in state["strategy"]["arms"]] == ["u0", "u1"]
+    assert 'banditlb_attempts_total{outcome="accepted",server="u0"} 1.0' in metrics
+    assert 'banditlb_requests_total{result="delivered"} 2.0' in metrics
