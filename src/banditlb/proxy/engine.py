@@ -363,12 +363,18 @@ class ProxyEngine:
             if scope["method"] == "HEAD":
                 await send({"type": "http.response.body", "body": b""})
                 return
-            await self._pump(response.content.iter_any(), send, receive, body)
+            content = response.content
+            await self._pump(content.iter_any(), send, receive, body, content.is_eof)
         finally:
             response.release()
 
     async def _pump(
-        self, chunks: AsyncIterator[bytes], send: Send, receive: Receive, body: RequestBody
+        self,
+        chunks: AsyncIterator[bytes],
+        send: Send,
+        receive: Receive,
+        body: RequestBody,
+        at_end: Callable[[], bool],
     ) -> None:
         task = asyncio.current_task()
         watcher: asyncio.Task[None] | None = None
@@ -381,8 +387,8 @@ class ProxyEngine:
                 gone = True
                 task.cancel("banditlb: client went away")
 
-        if body.complete and task is not None:
-            watcher = asyncio.ensure_future(watch())
+        if body.complete and task is not None and not at_end():
+            watcher = asyncio.ensure_future(watch())  # a body still to come: watch the client
         try:
             async for chunk in chunks:
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
