@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from email.utils import formatdate
 
@@ -205,3 +206,31 @@ async def test_ratelimit_fields_become_the_outcome_quota() -> None:
     assert (limited.quota.limit, limited.quota.window) == (100, 60.0)
     assert accepted.quota is not None
     assert (accepted.quota.remaining, accepted.quota.limit) == (4, 10)
+
+
+async def test_a_client_leaving_mid_body_is_not_held_against_the_upstream() -> None:
+    """A POST whose client hangs up halfway through its body ends without an answer; the
+    attempt is recorded as 499 and the strategy sees a working upstream, not a failure."""
+    policy = ScriptedStrategy(1, picks=[0])
+    recorder = MemoryRecorder()
+    async with proxy_rig(1, policy=policy, recorder=recorder) as rig:
+        host, port = rig.proxy_url.removeprefix("http://").split(":")
+        _reader, writer = await asyncio.open_connection(host, int(port))
+        writer.write(
+            b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n" + b"a" * 999
+        )
+        await writer.drain()
+        for _ in range(200):  # bounded: until the attempt has started reading the body
+            if policy.offered:
+                break
+            await asyncio.sleep(0.01)
+        writer.close()
+        for _ in range(200):  # bounded: until the proxy noticed
+            if recorder.records:
+                break
+            await asyncio.sleep(0.01)
+        after = await rig.client.get("/echo")
+    assert next((r.kind, r.status) for r in recorder.records) == (OutcomeKind.ACCEPTED, 499)
+    assert next(o.kind for _, o, _, _ in policy.observed) is OutcomeKind.ACCEPTED
+    assert rig.upstreams[0].requests[-1].method == "GET"  # the cut POST never completed there
+    assert after.status_code == 200

@@ -7,7 +7,8 @@ arrives (the bytes already read first) and that request is never retried: a body
 twice without keeping it. Requests that are not safe to retry are always streamed, never held.
 
 `started` says whether any of the body was handed to an attempt: a streamed request whose
-attempt failed to connect before reading any of it may still go to another upstream.
+attempt failed to connect before reading any of it may still go to another upstream. `gone`
+says the client hung up mid-body: the attempt then failed through no fault of the upstream.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from banditlb.balancer.intake import ClientGoneError
 class RequestBody:
     """Reads one request's body from ASGI `receive` (see the module docstring)."""
 
-    __slots__ = ("_done", "_prefix", "_receive", "kept", "started")
+    __slots__ = ("_done", "_prefix", "_receive", "gone", "kept", "started")
 
     def __init__(self, receive: Receive) -> None:
         self._receive = receive
@@ -30,6 +31,7 @@ class RequestBody:
         self._done = False
         self.kept: bytes | None = None  # the whole body, when it was kept for retries
         self.started = False
+        self.gone = False  # the client hung up before its body ended
 
     @property
     def complete(self) -> bool:
@@ -39,6 +41,7 @@ class RequestBody:
     async def _chunk(self) -> bytes:
         message = await self._receive()
         if message["type"] == "http.disconnect":
+            self.gone = True
             raise ClientGoneError("client disconnected while sending its body")
         if not message.get("more_body", False):
             self._done = True

@@ -14,6 +14,9 @@ For each request:
    no further attempt is allowed, is streamed to the client as it arrives. Once its first byte
    went out nothing is retried. An attempt whose answer is not used is released unread.
 
+A client that hangs up while its body streams ends the request without an answer; its
+attempt is recorded with status 499 and counts as a working answer (not the upstream's fault).
+
 Retries happen only for safe requests, and also for any request whose attempt failed before the
 upstream read any of its body (a refused connection, a failed TLS handshake): that request
 never reached the upstream. Client errors (a status in none of the route's lists) are answered
@@ -52,6 +55,10 @@ from banditlb.proxy.spec import IDEMPOTENT_METHODS, ProxyConfig, RouteSpec, Upst
 from banditlb.router import Route, Router, StopReason
 
 log = logging.getLogger(__name__)
+
+_ATTEMPT_ERRORS: tuple[type[BaseException], ...] = (*CAUGHT, ClientGoneError)
+CLIENT_GONE = 499
+"""The status recorded for an attempt whose client hung up while sending its body (nginx's)."""
 
 
 def may_retry(method: str, headers: Sequence[tuple[bytes, bytes]], route: RouteSpec) -> bool:
@@ -227,6 +234,8 @@ class ProxyEngine:
                         self._done(Result.DELIVERED, started)
                         return
                     held = (arm, response)
+                elif body.gone:
+                    raise ClientGoneError("client disconnected while sending its body")
                 else:
                     last_error = f"upstream {upstream.name}: {outcome.kind.value}"
                 if not (retry or (response is None and not body.started)):
@@ -286,8 +295,12 @@ class ProxyEngine:
                     allow_redirects=False,
                     timeout=self._timeouts[arm],
                 )
-        except CAUGHT as exc:
-            outcome = outcome_for_exception(exc, time.perf_counter() - started)
+        except _ATTEMPT_ERRORS as exc:
+            latency = time.perf_counter() - started
+            if body.gone:  # the client left mid-body: not the upstream's failure (nginx's 499)
+                outcome = Outcome(OutcomeKind.ACCEPTED, CLIENT_GONE, None, latency)
+            else:
+                outcome = outcome_for_exception(exc, latency)
         except asyncio.CancelledError:  # shutdown backstop: recorded, then let it go on
             outcome = Outcome(OutcomeKind.TIMEOUT, None, None, time.perf_counter() - started)
             self._note(route, request_no, request_id, arm, outcome)
