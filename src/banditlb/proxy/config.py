@@ -52,6 +52,7 @@ import re
 import tomllib
 from collections.abc import Mapping, Set
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -99,11 +100,9 @@ _STATUS_LISTS = (
     ("failure", OutcomeKind.FAILED),
     ("success", OutcomeKind.ACCEPTED),
 )
-_DEFAULT_LISTS: Mapping[str, list[Any]] = {
-    "success": ["2xx", "3xx"],
-    "rate_limited": [429],
-    "failure": ["5xx"],
-}
+_DEFAULT_LISTS: Mapping[str, tuple[Any, ...]] = MappingProxyType(
+    {"success": ("2xx", "3xx"), "rate_limited": (429,), "failure": ("5xx",)}
+)
 
 
 class _Checker:
@@ -256,7 +255,7 @@ class _Checker:
         by_class: dict[int, OutcomeKind] = {}
         by_code: dict[int, OutcomeKind] = {}
         for key, kind in _STATUS_LISTS:
-            values = table.get(key, _DEFAULT_LISTS[key])
+            values = table.get(key, list(_DEFAULT_LISTS[key]))
             if not isinstance(values, list):
                 raise self.fail(f"{field}.{key}", "must be an array of statuses or classes")
             for value in values:
