@@ -44,6 +44,7 @@ from banditlb.balancer.stats import LiveStats
 from banditlb.clock import Clock, WallClock
 from banditlb.dashboard import dashboard_routes
 from banditlb.proxy.engine import ProxyEngine, answer_json
+from banditlb.proxy.latency import FasterAmongEquals, LatencyTable
 from banditlb.proxy.spec import ProxyConfig
 from banditlb.router import RetryRules, Router
 from banditlb.strategies.base import DeclaredLimits, Strategy
@@ -109,12 +110,15 @@ def make_session(config: ProxyConfig) -> aiohttp.ClientSession:
     )
 
 
-def build_routers(config: ProxyConfig, strategy: Strategy) -> list[Router]:
-    """One Router per route (its own retry rules), sharing the strategy and Retry-After table."""
+def build_routers(config: ProxyConfig, strategy: Strategy, latencies: LatencyTable) -> list[Router]:
+    """One Router per route (its own retry rules), sharing the strategy and Retry-After table;
+    a route that prefers faster upstreams sees the strategy through `FasterAmongEquals`."""
     n_arms = len(config.upstreams)
     routers = [
         Router(
-            strategy,
+            FasterAmongEquals(strategy, latencies, tolerance=r.latency_tolerance)
+            if r.prefer_faster
+            else strategy,
             n_arms,
             RetryRules(r.free_attempts, r.penalty, r.max_attempts, r.max_hold),
         )
@@ -200,7 +204,8 @@ class ProxyApp:
                 for arm, upstream in enumerate(config.upstreams):
                     if upstream.limit is not None:
                         policy.declare_limit(arm, upstream.limit.requests, upstream.limit.window)
-            routers = build_routers(config, policy)
+            latencies = LatencyTable(n_arms)
+            routers = build_routers(config, policy, latencies)
             names = [u.name for u in config.upstreams]
             stats = LiveStats(names, config.routes[-1].free_attempts)
             recorder = self._recorder or NullRecorder()
@@ -209,7 +214,7 @@ class ProxyApp:
             clock = self._clock or WallClock()
             engine = ProxyEngine(
                 config, routers, session, clock=clock, recorder=recorder, stats=stats,
-                mark=self.mark,
+                mark=self.mark, latencies=latencies,
             )  # fmt: skip
             self.state = ProxyState(
                 config, clock, policy, routers, engine, stats, recorder, started_at=time.time()

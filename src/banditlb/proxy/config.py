@@ -35,6 +35,8 @@ Format (README "banditlb in front of your API"; a complete example is `examples/
     penalty = 1.0                         # cost of each attempt past `attempts`
     deadline = 30.0                       # no new attempt after this many seconds
     max_hold = 1.0                        # seconds the planner may hold an attempt
+    prefer_faster = false                 # among equally reliable upstreams, the faster
+    latency_tolerance = 0.02              # success estimates this close count as equal
     success = ["2xx", "3xx"]              # statuses (200) or classes ("2xx") per outcome
     rate_limited = [429]
     failure = ["5xx"]                     # anything in no list: the client's own error
@@ -86,6 +88,8 @@ _ROUTE = frozenset(
         "penalty",
         "deadline",
         "max_hold",
+        "prefer_faster",
+        "latency_tolerance",
         "success",
         "rate_limited",
         "failure",
@@ -308,6 +312,10 @@ class _Checker:
             penalty=penalty,
             deadline=self.number(table, "deadline", field, 30.0, high=86_400.0),
             max_hold=max_hold,
+            prefer_faster=self.boolean(table, "prefer_faster", field),
+            latency_tolerance=self.number(
+                table, "latency_tolerance", field, 0.02, low=0.0, high=1.0, low_open=False
+            ),
             status=self.statuses(table, field),
         )
 

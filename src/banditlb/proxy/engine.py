@@ -51,6 +51,7 @@ from banditlb.clock import Clock
 from banditlb.outcome import Outcome, OutcomeKind
 from banditlb.proxy.body import RequestBody
 from banditlb.proxy.hop import request_headers, response_headers
+from banditlb.proxy.latency import LatencyTable
 from banditlb.proxy.spec import IDEMPOTENT_METHODS, ProxyConfig, RouteSpec, UpstreamSpec
 from banditlb.router import Route, Router, StopReason
 
@@ -113,6 +114,7 @@ class ProxyEngine:
         recorder: Recorder,
         stats: LiveStats,
         mark: str,
+        latencies: LatencyTable | None = None,
         wall: Callable[[], float] = time.time,
     ) -> None:
         self.config = config
@@ -125,6 +127,7 @@ class ProxyEngine:
         self._via = f"1.1 {mark}"
         self._id_prefix = mark.removeprefix("banditlb-")[:12].rjust(12, "0")
         self._wall = wall
+        self._latencies = latencies or LatencyTable(len(config.upstreams))
         self._names = [u.name for u in config.upstreams]
         self._bases = [u.origin + u.prefix for u in config.upstreams]
         self._timeouts = [
@@ -325,6 +328,8 @@ class ProxyEngine:
         self, route: Route, request_no: int, request_id: str, arm: int, outcome: Outcome
     ) -> None:
         """Tell the route, the live stats and the recorder about one finished attempt."""
+        if outcome.status is not None:
+            self._latencies.add(arm, outcome.latency)
         route.record(arm, outcome, self._clock.now())
         self.stats.attempt(arm, outcome.kind, route.attempts, outcome.latency)
         self._recorder.record(

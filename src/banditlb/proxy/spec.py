@@ -95,7 +95,7 @@ class StatusRules:
     route's lists is the client's own error (`None`): answered at once, never retried, and
     reported to the strategy as a working answer (the upstream did its job)."""
 
-    kinds: tuple[OutcomeKind | None, ...]
+    kinds: tuple[OutcomeKind | None, ...] = field(repr=False)
 
     def kind(self, status: int) -> OutcomeKind | None:
         return self.kinds[status - 100] if 100 <= status <= 599 else OutcomeKind.FAILED
@@ -128,6 +128,8 @@ class RouteSpec:
     penalty: float = 1.0
     deadline: float = 30.0  # seconds after arrival past which no new attempt starts
     max_hold: float = 1.0
+    prefer_faster: bool = False  # among equally reliable upstreams, the faster (latency.py)
+    latency_tolerance: float = 0.02  # estimates this close count as equal
     status: StatusRules = field(default_factory=default_status_rules)
 
     def matches(self, method: str, path: str) -> bool:
@@ -147,6 +149,7 @@ class RouteSpec:
             "max_attempts": self.max_attempts,
             "penalty": self.penalty,
             "deadline": self.deadline,
+            "prefer_faster": self.prefer_faster,
         }
 
 

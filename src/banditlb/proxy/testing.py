@@ -11,8 +11,8 @@ Whatever prefix the proxy adds, the path's *last* segment picks the behaviour:
 - `.../bytes?size=N`: N bytes streamed in 64 KiB chunks, without Content-Length;
 - `.../status?code=C&h-NAME=VALUE`: status C with those extra headers;
 - anything else: `self.status` (200 by default; set it to 500 to make the upstream fail),
-  with `self.headers` added; within `self.limit` requests per whole second of `self.now()`
-  only (beyond: 429 with `Retry-After: 1`).
+  with `self.headers` added, after `self.delay` seconds; within `self.limit` requests per
+  whole second of `self.now()` only (beyond: 429 with `Retry-After: 1`).
 `requests` keeps what every request carried (method, path, query, headers, body).
 """
 
@@ -56,6 +56,7 @@ class ScriptedUpstream:
     status: int = 200
     headers: list[tuple[bytes, bytes]] = field(default_factory=list)
     limit: int | None = None
+    delay: float = 0.0  # seconds the scripted answer waits
     now: Callable[[], float] = time.monotonic
     requests: list[Seen] = field(default_factory=list)
     gate: asyncio.Event | None = None
@@ -99,6 +100,8 @@ class ScriptedUpstream:
             await self._scripted(send)
 
     async def _scripted(self, send: Send) -> None:
+        if self.delay:
+            await asyncio.sleep(self.delay)
         if self.limit is not None:
             second = int(self.now())
             if second != self._second:
