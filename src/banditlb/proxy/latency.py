@@ -3,16 +3,18 @@ rates equally likely to succeed, the faster one gets the attempt.
 
 `LatencyTable` keeps an exponentially weighted mean of each upstream's answer time (to the
 answer's headers), fed by every attempt on every route. `FasterAmongEquals` wraps the route's
-strategy: before the strategy chooses, the candidates are narrowed to those whose estimate is
-within `tolerance` of the best — giving an upstream with n timed answers the benefit of a
-doubt of 1/sqrt(1 + n), so one barely tried is not written off on its prior (an estimate of 0,
-the planner's "no room now", gets none) — then to the fastest of those (within `slack` of it; one never
-timed comes first, so each gets timed once) — so the
-strategy still decides among the upstreams that remain, and still sees every outcome. Success
-comes first: a faster upstream is never preferred to a more reliable one. For the planner, an
-upstream without room estimates 0, so traffic moves to the next fastest as the fastest fills.
-An upstream no longer preferred keeps its last mean until it is chosen again (when the
-faster fills up or fails). Pure: no clock, no I/O; the wrapped strategy's `hold` and declared limits pass through.
+strategy: before the strategy chooses, the candidates are narrowed
+1. to those whose estimate is within `tolerance` of the best, giving an upstream with n timed
+   answers the benefit of a doubt of 1/sqrt(1 + n), so one barely tried is not written off on
+   its prior (an estimate of 0, the planner's "no room now", gets none);
+2. then to one never timed, if any (each gets timed once), else to the fastest (within
+   `slack` seconds of it).
+The strategy still decides among the upstreams that remain and still sees every outcome.
+Success comes first: a faster upstream is not preferred to one clearly more reliable. For the
+planner, an upstream without room estimates 0, so traffic moves to the next fastest as the
+fastest fills. An upstream no longer preferred keeps its last mean until it is chosen again
+(when the faster fills up or fails). Pure: no clock, no I/O; the wrapped strategy's `hold`
+passes through (declared limits are given to the inner strategy before it is wrapped).
 """
 
 from __future__ import annotations
