@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 from collections.abc import AsyncIterator
 
+import httpx
 import pytest
 from proxy_doubles import proxy_rig
 
@@ -189,3 +190,13 @@ async def test_api_state_and_metrics_describe_upstreams_and_routes() -> None:
     assert [arm["server"] for arm in state["strategy"]["arms"]] == ["u0", "u1"]
     assert 'banditlb_attempts_total{outcome="accepted",server="u0"} 1.0' in metrics
     assert 'banditlb_requests_total{result="delivered"} 2.0' in metrics
+
+
+async def test_an_upstream_breaking_off_mid_body_breaks_the_clients_answer_too() -> None:
+    """The upstream drops its connection 10 bytes into a 1000-byte answer: the client gets an
+    error, not a shorter answer that looks whole, and the proxy keeps serving."""
+    async with proxy_rig(1) as rig:
+        with pytest.raises(httpx.TransportError):
+            await rig.client.get("/broken")
+        after = await rig.client.get("/echo")
+    assert after.status_code == 200

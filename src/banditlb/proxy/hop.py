@@ -6,7 +6,8 @@
 - Requests gain `X-Forwarded-For` (the client's address after any the client sent),
   `X-Forwarded-Proto` and `X-Forwarded-Host` (the client's `Host`), and `Via` (§7.6.3: the
   hops so far, then ours, which is also how loops are detected, `balancer/loops.py`). `Host`
-  becomes the upstream's (the client library sets it from the URL). Headers the config injects
+  becomes the upstream's (the client library sets it from the URL). `Expect: 100-continue`
+  is answered by the proxy's own server when the body is read, so it is not passed on. Headers the config injects
   for the chosen upstream replace the client's of the same name (a client cannot choose the
   key).
 - Answers gain our `Via` hop too, and `X-Banditlb-Upstream` / `X-Banditlb-Attempts` say which
@@ -69,7 +70,15 @@ def request_headers(
     injected = {name.lower().encode("latin-1") for name, _ in inject}
     kept = end_to_end(
         headers,
-        (b"host", b"via", b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host", *injected),
+        (
+            b"host",
+            b"expect",
+            b"via",
+            b"x-forwarded-for",
+            b"x-forwarded-proto",
+            b"x-forwarded-host",
+            *injected,
+        ),
     )
     out = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in kept]
     forwarded_for = [v for n, v in headers if n.lower() == b"x-forwarded-for"]

@@ -9,6 +9,7 @@ Whatever prefix the proxy adds, the path's *last* segment picks the behaviour:
   `gate`, every event after the first waits for it (so a test can read the first event
   through the proxy while the upstream provably has not finished);
 - `.../bytes?size=N`: N bytes streamed in 64 KiB chunks, without Content-Length;
+- `.../broken`: promises 1000 bytes, sends 10 and drops the connection;
 - `.../status?code=C&h-NAME=VALUE`: status C with those extra headers;
 - anything else: `self.status` (200 by default; set it to 500 to make the upstream fail),
   with `self.headers` added, after `self.delay` seconds; within `self.limit` requests per
@@ -91,6 +92,8 @@ class ScriptedUpstream:
             await self._echo(send, Seen(scope["method"], path, query, headers, body))
         elif last == "sse":
             await self._sse(send, int(params.get("n", "3")), float(params.get("gap", "0")))
+        elif last == "broken":
+            await self._broken(send)
         elif last == "bytes":
             await self._bytes(send, int(params.get("size", "0")))
         elif last == "status":
@@ -145,6 +148,18 @@ class ScriptedUpstream:
                 {"type": "http.response.body", "body": b"data: %d\n\n" % i, "more_body": True}
             )
         await send({"type": "http.response.body", "body": b""})
+
+    async def _broken(self, send: Send) -> None:
+        """Promise 1000 bytes, send 10, then fail: the server drops the connection."""
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-length", b"1000")],
+            }
+        )
+        await send({"type": "http.response.body", "body": b"0123456789", "more_body": True})
+        raise ConnectionAbortedError("scripted upstream breaks off mid-body")
 
     async def _bytes(self, send: Send, size: int) -> None:
         await send(
