@@ -7,9 +7,9 @@
   `X-Forwarded-Proto` and `X-Forwarded-Host` (the client's `Host`), and `Via` (§7.6.3: the
   hops so far, then ours, which is also how loops are detected, `balancer/loops.py`). `Host`
   becomes the upstream's (the client library sets it from the URL). `Expect: 100-continue`
-  is answered by the proxy's own server when the body is read, so it is not passed on. Headers the config injects
-  for the chosen upstream replace the client's of the same name (a client cannot choose the
-  key).
+  is answered by the proxy's own server when the body is read, so it is not passed on.
+  Headers the config injects for the chosen upstream replace the client's of the same name
+  (a client cannot choose the key).
 - Answers gain our `Via` hop too, and `X-Banditlb-Upstream` / `X-Banditlb-Attempts` say which
   upstream answered and after how many attempts.
 Names are compared in lower case; raw ASGI headers are bytes (latin-1), as they came.
