@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -56,6 +57,26 @@ def document(
 
 
 @asynccontextmanager
+async def serve_all(servers: Sequence[ScriptedUpstream]) -> AsyncIterator[list[str]]:
+    """Every upstream on its own loopback port; they start and stop concurrently (a test's
+    teardown would otherwise wait for each uvicorn's shutdown in turn)."""
+    stop = asyncio.Event()
+    urls: list[asyncio.Future[str]] = [asyncio.get_running_loop().create_future() for _ in servers]
+
+    async def run(server: ScriptedUpstream, url: asyncio.Future[str]) -> None:
+        async with serve_in_background(server) as base:
+            url.set_result(base)
+            await stop.wait()
+
+    tasks = [asyncio.create_task(run(s, u)) for s, u in zip(servers, urls, strict=True)]
+    try:
+        yield [await url for url in urls]
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks)
+
+
+@asynccontextmanager
 async def proxy_rig(
     n: int = 2,
     *,
@@ -78,8 +99,7 @@ async def proxy_rig(
     )
     async with AsyncExitStack() as stack:
         urls = list(extra_urls) + [
-            await stack.enter_async_context(serve_in_background(server)) + prefix
-            for server in servers
+            url + prefix for url in await stack.enter_async_context(serve_all(servers))
         ]
         settings = parse(document(urls, **config), "test.toml", env or {})
         if recorder_for is not None:
