@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from collections.abc import Sequence
 from email.utils import formatdate
 
 import pytest
@@ -234,3 +235,24 @@ async def test_a_client_leaving_mid_body_is_not_held_against_the_upstream() -> N
     assert next(o.kind for _, o, _, _ in policy.observed) is OutcomeKind.ACCEPTED
     assert rig.upstreams[0].requests[-1].method == "GET"  # the cut POST never completed there
     assert after.status_code == 200
+
+
+class BrokenStrategy(ScriptedStrategy):
+    """A strategy with a bug: choosing raises."""
+
+    def choose(self, now: float, candidates: Sequence[int], attempt: int) -> int:
+        raise ZeroDivisionError("bug")
+
+
+async def test_a_bug_on_the_request_path_is_a_500_json_and_the_proxy_goes_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An exception inside the proxy answers 500 JSON (logged with its traceback), and the
+    next request is served as usual."""
+    async with proxy_rig(1, policy=BrokenStrategy(1)) as rig:
+        answer = await rig.client.get("/x")
+        again = await rig.client.get("/x")
+    assert answer.status_code == 500
+    assert answer.json() == {"error": "internal error"}
+    assert again.status_code == 500
+    assert any(r.getMessage() == "proxy error" and r.exc_info for r in caplog.records)

@@ -32,10 +32,10 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from banditlb.access import AccessPolicy
-from banditlb.balancer.app import http_error, json_safe, server_error
+from banditlb.balancer.app import CancelledAnswer, http_error, json_safe, server_error
 from banditlb.balancer.guard import AccessGuard
 from banditlb.balancer.loops import new_mark
 from banditlb.balancer.metrics import metrics_registry, metrics_route
@@ -130,6 +130,11 @@ def build_routers(config: ProxyConfig, strategy: Strategy, latencies: LatencyTab
     return routers
 
 
+async def answer_not_started(scope: Scope, receive: Receive, send: Send) -> None:
+    """The proxy port's answer before the lifespan has built the engine (and after it ends)."""
+    await answer_json(send, 503, {"error": "proxy not started"}, [(b"retry-after", b"1")])
+
+
 class ProxyApp:
     """ASGI entry point for both ports; `admin_port` is set once the sockets are bound."""
 
@@ -166,6 +171,7 @@ class ProxyApp:
             exception_handlers={HTTPException: http_error, Exception: server_error},
             lifespan=self._lifespan,
         )
+        self._engine: ASGIApp = answer_not_started
         self._guarded = AccessGuard(
             self.admin, AccessPolicy.for_bind(config.admin_host, control_token)
         )
@@ -184,11 +190,7 @@ class ProxyApp:
         if server is not None and server[1] == self.admin_port:
             await self._guarded(scope, receive, send)
             return
-        state = self.state
-        if state is None:
-            await answer_json(send, 503, {"error": "proxy not started"}, [(b"retry-after", b"1")])
-            return
-        await state.engine(scope, receive, send)
+        await self._engine(scope, receive, send)
 
     @asynccontextmanager
     async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
@@ -219,10 +221,12 @@ class ProxyApp:
             self.state = ProxyState(
                 config, clock, policy, routers, engine, stats, recorder, started_at=time.time()
             )
+            self._engine = CancelledAnswer(engine)  # JSON 503 if shutdown's backstop cuts one
             try:
                 yield
             finally:
                 self.state = None
+                self._engine = answer_not_started
 
     async def _healthz(self, request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})

@@ -31,6 +31,7 @@ digits): nothing from the client is stored.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -170,6 +171,10 @@ class ProxyEngine:
             await self._forward(scope, receive, send, headers)
         except ClientGoneError:
             log.debug("client went away while sending its body")
+        except Exception as exc:  # a bug: logged (type and traceback only), answered JSON
+            log.error("proxy error", exc_info=exc)
+            with contextlib.suppress(RuntimeError):  # unless the answer had already started
+                await answer_json(send, 500, {"error": "internal error"})
         finally:
             self.in_flight -= 1
 
