@@ -74,7 +74,7 @@ class GuardedProtocol(HttpToolsProtocol):
         self._header_timer: asyncio.TimerHandle | None = None
         self._refused = False
         self._completed = False  # a message ended during the current read
-        self._parsed = 0  # bytes of the current request's line and headers, parsed exactly
+        self._read = 0  # bytes of the read being parsed
         self._oversize = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -100,6 +100,7 @@ class GuardedProtocol(HttpToolsProtocol):
         if self._refused:
             return
         self._completed = False
+        self._read = len(data)
         super().data_received(data)
         # Counted after parsing: a read that completed the headers (the rest is body) is not,
         # nor one that ended a message (its bytes are mostly the body's end: a large body, as
@@ -121,21 +122,14 @@ class GuardedProtocol(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._awaiting_headers = True
-        self._parsed = 0
         self._arm_header_timer()
 
-    def on_url(self, url: bytes) -> None:
-        super().on_url(url)
-        self._parsed += len(url)
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        super().on_header(name, value)
-        self._parsed += len(name) + len(value) + 4
-
     def on_headers_complete(self) -> None:
-        if self._parsed > self.limits.max_header_bytes:
+        limit = self.limits.max_header_bytes
+        if self._header_bytes + self._read > limit and self._header_size() > limit:
             # Headers that arrived whole in one read with their message's end (the per-read
-            # count skips such reads): refused before the app sees the request.
+            # count skips such reads): refused before the app sees the request. Measured only
+            # when the bytes seen could exceed the limit, so the usual request pays nothing.
             self._oversize = True
             raise ValueError("headers too large")  # httptools stops; send_400_response: 431
         self._awaiting_headers = False
@@ -148,6 +142,10 @@ class GuardedProtocol(HttpToolsProtocol):
         self._awaiting_headers = True  # the next request's bytes count from here
         self._completed = True
         self._header_bytes = 0
+
+    def _header_size(self) -> int:
+        """The request line's URL and the header fields, as parsed (uvicorn keeps them)."""
+        return len(self.url) + sum(len(n) + len(v) + 4 for n, v in self.headers)
 
     def _arm_header_timer(self) -> None:
         if self._header_timer is None:
