@@ -163,3 +163,25 @@ def test_the_readme_shows_the_shipped_example_verbatim() -> None:
     section = readme.split("## banditlb in front of your API", 1)[1]
     block = section.split("```toml\n", 1)[1].split("```", 1)[0]
     assert block == EXAMPLE.read_text()
+
+
+def test_every_sections_mistake_is_reported_one_line_each(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Three broken sections: three `error:` lines (file, field, rule), exit status 2."""
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        '[listen]\nport = "x"\n'
+        '[[upstreams]]\nname = "a"\nurl = "gopher://x"\n'
+        '[[upstreams]]\nname = "b"\nurl = "http://127.0.0.1:1"\n'
+        '[[routes]]\nprefix = "nope"\n'
+    )
+    with pytest.raises(SystemExit) as failed:
+        main(["proxy", "--config", str(bad), "--check"])
+    lines = capsys.readouterr().err.splitlines()
+    assert failed.value.code == 2
+    assert lines == [
+        f"error: {bad}: upstreams[0].url: must start with http:// or https://, got 'gopher://x'",
+        f"error: {bad}: routes[0].prefix: must start with '/', got 'nope'",
+        f"error: {bad}: listen.port: must be an integer, got 'x'",
+    ]

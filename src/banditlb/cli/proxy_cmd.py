@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
+from rich.markup import escape
 
 from banditlb.access import TOKEN_ENV
 from banditlb.cli import output
@@ -55,7 +57,12 @@ def proxy(
     ] = "warning",
 ) -> None:
     """Forward any request to the config's upstreams; retry only when safe; learn who to trust."""
-    settings = proxy_config.load(config)
+    try:
+        settings = proxy_config.load(config)
+    except proxy_config.ConfigErrors as exc:  # one `error:` line per mistake, then exit 2
+        for problem in exc.problems[:-1]:
+            fail_line(problem)
+        raise ConfigError(exc.problems[-1]) from None
     if check:
         console = output.console()
         console.print(
@@ -102,6 +109,13 @@ def proxy(
     )
     gc.freeze()
     server.run(sockets=list(sockets))
+
+
+def fail_line(message: str) -> None:
+    """One `error: ...` line on stderr, as `cli/main.py` prints the last one."""
+    Console(stderr=True, soft_wrap=True).print(
+        f"[bold red]error:[/] {escape(message)}", highlight=False
+    )
 
 
 def register(app: typer.Typer) -> None:

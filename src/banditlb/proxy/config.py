@@ -42,7 +42,8 @@ Format (README "banditlb in front of your API"; a complete example is `examples/
     failure = ["5xx"]                     # anything in no list: the client's own error
 
 An environment variable named by `env` must be set when the file is loaded; its value becomes a
-`Secret` (never shown). Stops at the first mistake, like scenario files.
+`Secret` (never shown). Each section (listen, strategy, every upstream, every route) reports
+its first mistake, one line each (`ConfigErrors` when there are several).
 """
 
 from __future__ import annotations
@@ -52,10 +53,11 @@ import math
 import os
 import re
 import tomllib
-from collections.abc import Mapping, Set
+from collections.abc import Callable, Mapping, Set
+from functools import partial
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from banditlb.errors import BanditLBError, ConfigError
@@ -72,6 +74,7 @@ from banditlb.proxy.spec import (
 from banditlb.router import RetryRules
 from banditlb.strategies.registry import make_config
 
+_T = TypeVar("_T")
 _TOP = frozenset({"label", "listen", "strategy", "upstreams", "routes"})
 _LISTEN = frozenset({"host", "port", "admin_host", "admin_port", "max_in_flight", "buffer_limit"})
 _STRATEGY = frozenset({"name", "seed", "params"})
@@ -320,56 +323,115 @@ class _Checker:
         )
 
 
+class ConfigErrors(ConfigError):
+    """Several independent mistakes in one config file, one line each (`problems`)."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+class _Collector:
+    """Runs each section's checks; a mistake is kept and the next section checked, so one
+    run reports every section's first mistake (one line each)."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def run(self, check: Callable[[], _T]) -> _T | None:
+        """`check()`, or None (the mistake kept) when it raises `ConfigError`."""
+        try:
+            return check()
+        except ConfigError as exc:
+            self.problems.append(str(exc))
+            return None
+
+
 def parse(data: dict[str, Any], source: str, env: Mapping[str, str] | None = None) -> ProxyConfig:
-    """Validate a decoded TOML document into a `ProxyConfig`; `env` defaults to os.environ."""
+    """Validate a decoded TOML document into a `ProxyConfig`; `env` defaults to os.environ.
+
+    Raises `ConfigError` for one mistake, `ConfigErrors` (one line per mistake) for several:
+    every top-level section, upstream and route is checked even after another failed."""
     check = _Checker(source, os.environ if env is None else env)
-    check.table(data, "config", _TOP)
-    listen = check.table(data.get("listen", {}), "listen", _LISTEN)
-    strategy = check.table(data.get("strategy", {}), "strategy", _STRATEGY)
+    collect = _Collector()
+    collect.run(partial(check.table, data, "config", _TOP))
+    listen = collect.run(partial(check.table, data.get("listen", {}), "listen", _LISTEN)) or {}
+    strategy = (
+        collect.run(partial(check.table, data.get("strategy", {}), "strategy", _STRATEGY)) or {}
+    )
     raw_upstreams = data.get("upstreams")
+    upstreams: list[UpstreamSpec | None] = []
     if not isinstance(raw_upstreams, list) or not raw_upstreams:
-        raise check.fail("upstreams", "must be a non-empty array of [[upstreams]] tables")
-    upstreams = tuple(check.upstream(u, f"upstreams[{i}]") for i, u in enumerate(raw_upstreams))
+        collect.problems.append(
+            str(check.fail("upstreams", "must be a non-empty array of [[upstreams]] tables"))
+        )
+    else:
+        for i, raw in enumerate(raw_upstreams):
+            upstreams.append(collect.run(partial(check.upstream, raw, f"upstreams[{i}]")))
     seen: set[str] = set()
     for i, upstream in enumerate(upstreams):
-        if upstream.name in seen:
-            raise check.fail(f"upstreams[{i}].name", f"{upstream.name!r} is used twice")
-        seen.add(upstream.name)
+        if upstream is not None and upstream.name in seen:
+            collect.problems.append(
+                str(check.fail(f"upstreams[{i}].name", f"{upstream.name!r} is used twice"))
+            )
+        if upstream is not None:
+            seen.add(upstream.name)
     raw_routes = data.get("routes", [])
+    routes: list[RouteSpec | None] = []
     if not isinstance(raw_routes, list):
-        raise check.fail("routes", "must be an array of [[routes]] tables")
-    routes = [check.route(r, f"routes[{i}]") for i, r in enumerate(raw_routes)]
+        collect.problems.append(str(check.fail("routes", "must be an array of [[routes]] tables")))
+    else:
+        for i, raw in enumerate(raw_routes):
+            routes.append(collect.run(partial(check.route, raw, f"routes[{i}]")))
     routes.append(RouteSpec())  # the default: "/", every method, default rules
+    fallback: tuple[str, dict[str, Any], int] = ("planner", {}, 0)
+    name, params, seed = collect.run(partial(_strategy, check, strategy)) or fallback
+    ports = collect.run(partial(_listen, check, listen))
+    label = data.get("label", "proxy")
+    if not isinstance(label, str):
+        collect.problems.append(str(check.fail("label", f"must be a string, got {label!r}")))
+    if collect.problems:
+        if len(collect.problems) == 1:
+            raise ConfigError(collect.problems[0])
+        raise ConfigErrors(collect.problems)
+    assert ports is not None  # for mypy: no problem means every section parsed
+    return ProxyConfig(
+        upstreams=tuple(u for u in upstreams if u is not None),
+        routes=tuple(r for r in routes if r is not None),
+        strategy=name,
+        params=params,
+        seed=seed,
+        label=label,
+        source=source,
+        **ports,
+    )
+
+
+def _strategy(check: _Checker, strategy: dict[str, Any]) -> tuple[str, dict[str, Any], int]:
     name = check.text(strategy, "name", "strategy", "planner")
     params = check.table(strategy.get("params", {}), "strategy.params", None)
     try:
         make_config(name, params)
     except BanditLBError as exc:
         raise check.fail("strategy", str(exc)) from None
+    return name, dict(params), check.integer(strategy, "seed", "strategy", 0, low=0, high=2**63 - 1)
+
+
+def _listen(check: _Checker, listen: dict[str, Any]) -> dict[str, Any]:
     port = check.integer(listen, "port", "listen", 8080, low=0, high=65535)
     admin_port = check.integer(listen, "admin_port", "listen", 8081, low=0, high=65535)
     if port != 0 and port == admin_port:
         raise check.fail("listen.admin_port", f"must differ from listen.port ({port})")
-    label = data.get("label", "proxy")
-    if not isinstance(label, str):
-        raise check.fail("label", f"must be a string, got {label!r}")
-    return ProxyConfig(
-        upstreams=upstreams,
-        routes=tuple(routes),
-        strategy=name,
-        params=dict(params),
-        seed=check.integer(strategy, "seed", "strategy", 0, low=0, high=2**63 - 1),
-        host=check.text(listen, "host", "listen", "127.0.0.1"),
-        port=port,
-        admin_host=check.text(listen, "admin_host", "listen", "127.0.0.1"),
-        admin_port=admin_port,
-        buffer_limit=check.integer(
+    return {
+        "host": check.text(listen, "host", "listen", "127.0.0.1"),
+        "port": port,
+        "admin_host": check.text(listen, "admin_host", "listen", "127.0.0.1"),
+        "admin_port": admin_port,
+        "buffer_limit": check.integer(
             listen, "buffer_limit", "listen", DEFAULT_BUFFER_LIMIT, low=0, high=1 << 30
         ),
-        max_in_flight=check.integer(listen, "max_in_flight", "listen", 1024, low=1, high=10**6),
-        label=label,
-        source=source,
-    )
+        "max_in_flight": check.integer(listen, "max_in_flight", "listen", 1024, low=1, high=10**6),
+    }
 
 
 def load(path: str | Path, env: Mapping[str, str] | None = None) -> ProxyConfig:
