@@ -37,6 +37,7 @@ Format (README "banditlb in front of your API"; a complete example is `examples/
     max_hold = 1.0                        # seconds the planner may hold an attempt
     prefer_faster = false                 # among equally reliable upstreams, the faster
     latency_tolerance = 0.02              # success estimates this close count as equal
+    hedge_after = 0.0                     # s before a 2nd attempt races a slow 1st (0: off)
     success = ["2xx", "3xx"]              # statuses (200) or classes ("2xx") per outcome
     rate_limited = [429]
     failure = ["5xx"]                     # anything in no list: the client's own error
@@ -93,6 +94,7 @@ _ROUTE = frozenset(
         "max_hold",
         "prefer_faster",
         "latency_tolerance",
+        "hedge_after",
         "success",
         "rate_limited",
         "failure",
@@ -318,6 +320,9 @@ class _Checker:
             prefer_faster=self.boolean(table, "prefer_faster", field),
             latency_tolerance=self.number(
                 table, "latency_tolerance", field, 0.02, low=0.0, high=1.0, low_open=False
+            ),
+            hedge_after=self.number(
+                table, "hedge_after", field, 0.0, low=0.0, high=3600.0, low_open=False
             ),
             status=self.statuses(table, field),
         )

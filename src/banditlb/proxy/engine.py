@@ -35,7 +35,8 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from functools import partial
 from typing import Any
 
 import aiohttp
@@ -57,6 +58,25 @@ from banditlb.proxy.spec import IDEMPOTENT_METHODS, ProxyConfig, RouteSpec, Upst
 from banditlb.router import Route, Router, StopReason
 
 log = logging.getLogger(__name__)
+
+_Attempt = Callable[..., Awaitable[tuple[Outcome, aiohttp.ClientResponse | None]]]
+_Tried = tuple[int, Outcome, aiohttp.ClientResponse | None]  # arm, outcome, answer if any
+
+
+def _final(tried: _Tried) -> bool:
+    """An answer the client gets at once: success or the client's own error."""
+    return tried[2] is not None and tried[1].kind is OutcomeKind.ACCEPTED
+
+
+def _prefer(kept: _Tried | None, new: _Tried) -> bool:
+    """Whether a hedged race's `new` result replaces `kept` as the one to use: a final answer
+    wins, else any answer beats none, else the later one (as in the sequential walk)."""
+    if kept is None:
+        return True
+    if _final(kept):
+        return False
+    return _final(new) or new[2] is not None or kept[2] is None
+
 
 _ATTEMPT_ERRORS: tuple[type[BaseException], ...] = (*CAUGHT, ClientGoneError)
 CLIENT_GONE = 499
@@ -229,10 +249,15 @@ class ProxyEngine:
                     via=self._via,
                     inject=upstream.headers,
                 )
-                outcome, response = await self._attempt(
-                    route=route, request_no=request_no, request_id=request_id, arm=arm,
+                attempt = partial(
+                    self._attempt, route=route, request_no=request_no, request_id=request_id,
                     method=method, target=target, outgoing=outgoing, body=body, spec=spec,
                 )  # fmt: skip
+                if retry and spec.hedge_after > 0.0 and route.attempts + 2 <= spec.free_attempts:
+                    arm, outcome, response = await self._hedged(route, arm, attempt, spec)
+                    upstream = config.upstreams[arm]
+                else:
+                    outcome, response = await attempt(arm=arm)
                 if response is not None:
                     if outcome.kind is OutcomeKind.ACCEPTED:  # success or the client's error
                         await self._relay(
@@ -271,6 +296,47 @@ class ProxyEngine:
         await answer_json(
             send, 503, {"error": f"no attempt could be made: {reason}"}, [(b"retry-after", b"1")]
         )
+
+    async def _hedged(self, route: Route, arm: int, attempt: _Attempt, spec: RouteSpec) -> _Tried:
+        """The attempt to `arm`, raced by a second one if no answer came within `hedge_after`.
+
+        The first final answer (success or the client's own error) wins and the other attempt
+        is cut short (recorded as a timeout: it was the slower); when neither is final, the one
+        that answered last is kept (as in the sequential loop) and the other released."""
+        first = asyncio.ensure_future(attempt(arm=arm))
+        racing = {first: arm}
+        kept: _Tried | None = None
+        try:
+            await asyncio.wait({first}, timeout=spec.hedge_after)
+            if not first.done():
+                stop = route.stop
+                route.attempts += 1  # the first is in flight: the strategy picks attempt 2
+                try:
+                    second = route.next_arm(self._clock.now())
+                finally:
+                    route.attempts -= 1
+                if second is None:
+                    route.stop = stop  # no hedge possible now; the walk goes on as before
+                else:
+                    racing[asyncio.ensure_future(attempt(arm=second))] = second
+            pending = set(racing)
+            while pending and not (kept is not None and _final(kept)):
+                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    tried = (racing[task], *task.result())
+                    if _prefer(kept, tried):
+                        kept = tried
+            assert kept is not None  # every attempt finished, or one was final
+            return kept
+        finally:
+            for task in racing:
+                if not task.done():
+                    task.cancel()  # the slower attempt: recorded as a timeout by `_attempt`
+            for result in await asyncio.gather(*racing, return_exceptions=True):
+                if isinstance(result, BaseException) or result[1] is None:
+                    continue
+                if kept is None or result[1] is not kept[2]:
+                    result[1].release()  # an answer not used
 
     def _done(self, result: Result, started: float) -> None:
         finished = self._clock.now()

@@ -130,6 +130,7 @@ class RouteSpec:
     max_hold: float = 1.0
     prefer_faster: bool = False  # among equally reliable upstreams, the faster (latency.py)
     latency_tolerance: float = 0.02  # estimates this close count as equal
+    hedge_after: float = 0.0  # seconds before a second attempt races the first (0: never)
     status: StatusRules = field(default_factory=default_status_rules)
 
     def matches(self, method: str, path: str) -> bool:
@@ -150,6 +151,7 @@ class RouteSpec:
             "penalty": self.penalty,
             "deadline": self.deadline,
             "prefer_faster": self.prefer_faster,
+            "hedge_after": self.hedge_after,
         }
 
 
