@@ -453,6 +453,9 @@ class ProxyEngine:
                 await send({"type": "http.response.body", "body": b""})
                 return
             content = response.content
+            if content.is_eof():  # the whole (small) body came with the headers: one write
+                await send({"type": "http.response.body", "body": content.read_nowait()})
+                return
             await self._pump(content.iter_any(), send, receive, body, content.is_eof)
         finally:
             response.release()

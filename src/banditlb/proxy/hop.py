@@ -56,6 +56,12 @@ def end_to_end(headers: RawHeaders, also_drop: Iterable[bytes] = ()) -> list[tup
     ]
 
 
+_REPLACED = frozenset(
+    {b"host", b"expect", b"via", b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host"}
+)
+"""Request fields the proxy sets itself (from the client's values, where it keeps them)."""
+
+
 def request_headers(
     headers: RawHeaders,
     *,
@@ -66,25 +72,30 @@ def request_headers(
 ) -> list[tuple[str, str]]:
     """The headers to send upstream for one client request (see the module docstring).
 
-    Content-Length is kept when the client sent one (the body is forwarded unchanged)."""
+    `headers` are ASGI's (names in lower case). Content-Length is kept when the client sent
+    one (the body is forwarded unchanged). One pass over the client's fields."""
     injected = {name.lower().encode("latin-1") for name, _ in inject}
-    kept = end_to_end(
-        headers,
-        (
-            b"host",
-            b"expect",
-            b"via",
-            b"x-forwarded-for",
-            b"x-forwarded-proto",
-            b"x-forwarded-host",
-            *injected,
-        ),
-    )
-    out = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in kept]
-    forwarded_for = [v for n, v in headers if n.lower() == b"x-forwarded-for"]
-    hops = [v for n, v in headers if n.lower() == b"via"]
-    host = next((v for n, v in headers if n.lower() == b"host"), None)
-    chain = [v.decode("latin-1") for v in forwarded_for]
+    out: list[tuple[str, str]] = []
+    chain: list[str] = []
+    hops: list[str] = []
+    host: bytes | None = None
+    named: set[bytes] = set()  # fields the client's Connection header names
+    for name, value in headers:
+        if name in _REPLACED or name in HOP_BY_HOP or name in injected:
+            if name == b"x-forwarded-for":
+                chain.append(value.decode("latin-1"))
+            elif name == b"via":
+                hops.append(value.decode("latin-1"))
+            elif name == b"host":
+                host = value
+            elif name == b"connection":
+                named.update(t.strip().lower() for t in value.split(b",") if t.strip())
+            continue
+        if name.startswith(b"proxy-"):
+            continue
+        out.append((name.decode("latin-1"), value.decode("latin-1")))
+    if named:
+        out = [(n, v) for n, v in out if n.encode("latin-1") not in named]
     if client_host:
         chain.append(client_host)
     if chain:
@@ -92,9 +103,10 @@ def request_headers(
     out.append(("X-Forwarded-Proto", scheme))
     if host is not None:
         out.append(("X-Forwarded-Host", host.decode("latin-1")))
-    out.append(("Via", ", ".join([*(v.decode("latin-1") for v in hops), via])))
-    for name, value in inject:
-        out.append((name, value.reveal() if isinstance(value, Secret) else value))
+    hops.append(via)
+    out.append(("Via", ", ".join(hops)))
+    for field, text in inject:
+        out.append((field, text.reveal() if isinstance(text, Secret) else text))
     return out
 
 
