@@ -1,8 +1,9 @@
 """`banditlb proxy`: the balancer's engine in front of any HTTP API (issue 12).
 
-config.py (TOML validation) -> spec.py (frozen config) -> app.py (two ports, lifespan) ->
-engine.py (route, retry when safe, stream) with body.py (kept or streamed bodies) and hop.py
-(hop-by-hop fields, X-Forwarded-*, Via). serving.py runs it under uvicorn.
+config.py + checks.py (TOML validation) -> spec.py (frozen config) -> app.py (two ports,
+lifespan) -> engine.py (route, retry when safe) with body.py (kept or streamed bodies), hop.py
+(hop-by-hop fields, X-Forwarded-*, Via), relay.py (streamed answers), hedge.py (hedged
+attempts) and latency.py (prefer_faster). serving.py runs it under uvicorn.
 """
 
 from __future__ import annotations

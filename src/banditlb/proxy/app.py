@@ -43,8 +43,9 @@ from banditlb.balancer.recording import NullRecorder, Recorder
 from banditlb.balancer.stats import LiveStats
 from banditlb.clock import Clock, WallClock
 from banditlb.dashboard import dashboard_routes
-from banditlb.proxy.engine import ProxyEngine, answer_json
+from banditlb.proxy.engine import ProxyEngine
 from banditlb.proxy.latency import FasterAmongEquals, LatencyTable
+from banditlb.proxy.relay import answer_json
 from banditlb.proxy.spec import ProxyConfig
 from banditlb.router import RetryRules, Router
 from banditlb.strategies.base import DeclaredLimits, Strategy

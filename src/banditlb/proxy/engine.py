@@ -32,12 +32,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
-from typing import Any
 
 import aiohttp
 from starlette.types import Receive, Scope, Send
@@ -52,31 +50,14 @@ from banditlb.balancer.stats import LiveStats, Result
 from banditlb.clock import Clock
 from banditlb.outcome import Outcome, OutcomeKind
 from banditlb.proxy.body import RequestBody
+from banditlb.proxy.hedge import hedged
 from banditlb.proxy.hop import request_headers, response_headers
 from banditlb.proxy.latency import LatencyTable
+from banditlb.proxy.relay import answer_json, relay
 from banditlb.proxy.spec import IDEMPOTENT_METHODS, ProxyConfig, RouteSpec, UpstreamSpec
 from banditlb.router import Route, Router, StopReason
 
 log = logging.getLogger(__name__)
-
-_Attempt = Callable[..., Awaitable[tuple[Outcome, aiohttp.ClientResponse | None]]]
-_Tried = tuple[int, Outcome, aiohttp.ClientResponse | None]  # arm, outcome, answer if any
-
-
-def _final(tried: _Tried) -> bool:
-    """An answer the client gets at once: success or the client's own error."""
-    return tried[2] is not None and tried[1].kind is OutcomeKind.ACCEPTED
-
-
-def _prefer(kept: _Tried | None, new: _Tried) -> bool:
-    """Whether a hedged race's `new` result replaces `kept` as the one to use: a final answer
-    wins, else any answer beats none, else the later one (as in the sequential walk)."""
-    if kept is None:
-        return True
-    if _final(kept):
-        return False
-    return _final(new) or new[2] is not None or kept[2] is None
-
 
 _ATTEMPT_ERRORS: tuple[type[BaseException], ...] = (*CAUGHT, ClientGoneError)
 CLIENT_GONE = 499
@@ -101,25 +82,6 @@ def _declared_length(headers: Sequence[tuple[bytes, bytes]]) -> int | None:
             except ValueError:
                 return None
     return None
-
-
-async def answer_json(
-    send: Send, status: int, document: dict[str, Any], headers: Sequence[tuple[bytes, bytes]] = ()
-) -> None:
-    """A complete JSON answer from the proxy itself (not from an upstream)."""
-    body = json.dumps(document).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", b"%d" % len(body)),
-                *headers,
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
 
 
 class ProxyEngine:
@@ -254,16 +216,15 @@ class ProxyEngine:
                     method=method, target=target, outgoing=outgoing, body=body, spec=spec,
                 )  # fmt: skip
                 if retry and spec.hedge_after > 0.0 and route.attempts + 2 <= spec.free_attempts:
-                    arm, outcome, response = await self._hedged(route, arm, attempt, spec)
+                    arm, outcome, response = await hedged(
+                        route, arm, attempt, spec.hedge_after, self._clock.now
+                    )
                     upstream = config.upstreams[arm]
                 else:
                     outcome, response = await attempt(arm=arm)
                 if response is not None:
                     if outcome.kind is OutcomeKind.ACCEPTED:  # success or the client's error
-                        await self._relay(
-                            scope=scope, receive=receive, send=send, response=response,
-                            arm=arm, route=route, body=body,
-                        )  # fmt: skip
+                        await self._relay(scope, receive, send, response, arm, route, body)
                         self._done(Result.DELIVERED, started)
                         return
                     held = (arm, response)
@@ -274,10 +235,7 @@ class ProxyEngine:
                 if not (retry or (response is None and not body.started)):
                     break  # not safe to send again
             if held is not None:  # no further attempt: the last answer is the client's
-                await self._relay(
-                    scope=scope, receive=receive, send=send, response=held[1], arm=held[0],
-                    route=route, body=body,
-                )  # fmt: skip
+                await self._relay(scope, receive, send, held[1], held[0], route, body)
                 held = None
                 self._done(Result.FAILED, started)
                 return
@@ -296,47 +254,6 @@ class ProxyEngine:
         await answer_json(
             send, 503, {"error": f"no attempt could be made: {reason}"}, [(b"retry-after", b"1")]
         )
-
-    async def _hedged(self, route: Route, arm: int, attempt: _Attempt, spec: RouteSpec) -> _Tried:
-        """The attempt to `arm`, raced by a second one if no answer came within `hedge_after`.
-
-        The first final answer (success or the client's own error) wins and the other attempt
-        is cut short (recorded as a timeout: it was the slower); when neither is final, the one
-        that answered last is kept (as in the sequential loop) and the other released."""
-        first = asyncio.ensure_future(attempt(arm=arm))
-        racing = {first: arm}
-        kept: _Tried | None = None
-        try:
-            await asyncio.wait({first}, timeout=spec.hedge_after)
-            if not first.done():
-                stop = route.stop
-                route.attempts += 1  # the first is in flight: the strategy picks attempt 2
-                try:
-                    second = route.next_arm(self._clock.now())
-                finally:
-                    route.attempts -= 1
-                if second is None:
-                    route.stop = stop  # no hedge possible now; the walk goes on as before
-                else:
-                    racing[asyncio.ensure_future(attempt(arm=second))] = second
-            pending = set(racing)
-            while pending and not (kept is not None and _final(kept)):
-                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-                for task in done:
-                    tried = (racing[task], *task.result())
-                    if _prefer(kept, tried):
-                        kept = tried
-            assert kept is not None  # every attempt finished, or one was final
-            return kept
-        finally:
-            for task in racing:
-                if not task.done():
-                    task.cancel()  # the slower attempt: recorded as a timeout by `_attempt`
-            for result in await asyncio.gather(*racing, return_exceptions=True):
-                if isinstance(result, BaseException) or result[1] is None:
-                    continue
-                if kept is None or result[1] is not kept[2]:
-                    result[1].release()  # an answer not used
 
     def _done(self, result: Result, started: float) -> None:
         finished = self._clock.now()
@@ -417,11 +334,8 @@ class ProxyEngine:
             )
         )
 
-    # ---- the answer ------------------------------------------------------------------------
-
-    async def _relay(
+    async def _relay(  # noqa: PLR0917 - the request's parts, passed through
         self,
-        *,
         scope: Scope,
         receive: Receive,
         send: Send,
@@ -430,67 +344,11 @@ class ProxyEngine:
         route: Route,
         body: RequestBody,
     ) -> None:
-        """Stream the upstream's answer to the client as its bytes arrive.
-
-        A client that hangs up ends the stream (watched once the request body is read: an
-        endless event stream must not outlive its reader); an upstream that breaks off
-        mid-body ends the client's connection without completing the answer, so the client
-        sees a truncated body rather than a short one that looks whole."""
-        try:
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": response.status,
-                    "headers": response_headers(
-                        response.raw_headers,
-                        via=self._via,
-                        upstream=self._names[arm],
-                        attempts=route.attempts,
-                    ),
-                }
-            )
-            if scope["method"] == "HEAD":
-                await send({"type": "http.response.body", "body": b""})
-                return
-            content = response.content
-            if content.is_eof():  # the whole (small) body came with the headers: one write
-                await send({"type": "http.response.body", "body": content.read_nowait()})
-                return
-            await self._pump(content.iter_any(), send, receive, body, content.is_eof)
-        finally:
-            response.release()
-
-    async def _pump(
-        self,
-        chunks: AsyncIterator[bytes],
-        send: Send,
-        receive: Receive,
-        body: RequestBody,
-        at_end: Callable[[], bool],
-    ) -> None:
-        task = asyncio.current_task()
-        watcher: asyncio.Task[None] | None = None
-        gone = False
-
-        async def watch() -> None:
-            nonlocal gone
-            message = await receive()
-            if message["type"] == "http.disconnect" and task is not None:
-                gone = True
-                task.cancel("banditlb: client went away")
-
-        if body.complete and task is not None and not at_end():
-            watcher = asyncio.ensure_future(watch())  # a body still to come: watch the client
-        try:
-            async for chunk in chunks:
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            await send({"type": "http.response.body", "body": b""})
-        except asyncio.CancelledError:
-            if not gone or task is None:
-                raise
-            task.uncancel()
-        except CAUGHT as exc:  # the upstream broke off mid-body: the answer stays incomplete
-            log.warning("upstream answer broke off mid-body", extra={"error": type(exc).__name__})
-        finally:
-            if watcher is not None and not watcher.done():
-                watcher.cancel()
+        """Stream the answer of upstream `arm` to the client, with our Via and which upstream
+        answered after how many attempts."""
+        headers = response_headers(
+            response.raw_headers, via=self._via, upstream=self._names[arm], attempts=route.attempts
+        )
+        await relay(
+            scope=scope, receive=receive, send=send, response=response, headers=headers, body=body
+        )
