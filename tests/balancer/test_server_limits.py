@@ -123,3 +123,19 @@ def test_the_connection_cap_fits_the_file_descriptor_limit(monkeypatch: pytest.M
     assert connection_cap() == 468
     monkeypatch.setattr(resource, "getrlimit", lambda _: (1_000_000, 1_000_000))
     assert connection_cap() == 2048
+
+
+async def test_a_large_body_arriving_with_its_headers_is_not_counted_as_headers() -> None:
+    """Small headers and a 40 KB body in one write: the body's own limit answers (413), not
+    the header limit (431: a 100 KB header in one write with its body still gets it, above)."""
+    async with balancer() as (host, port):
+        reader, writer = await asyncio.open_connection(host, port)
+        body = b"a" * 40_000
+        writer.write(
+            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n"
+            + b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body)
+            + body
+        )
+        status, _, _ = await read_answer(reader)
+        writer.close()
+    assert status == 413

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import (
@@ -39,13 +39,38 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from banditlb.balancer.stats import LatencyHistogram, Result
+from banditlb.balancer.stats import LatencyHistogram, LiveStats, Result
+from banditlb.game.clock import Clock
+from banditlb.game.router import Router
+from banditlb.shared_state import SharedState
 from banditlb.shared_state.metrics import shared_state_metrics
+from banditlb.strategies.base import Strategy
 
-if TYPE_CHECKING:
-    from banditlb.balancer.app import BalancerState
 
-StateGetter = Callable[[], "BalancerState | None"]
+class MetricsSource(Protocol):
+    """What the collector reads: the balancer's `BalancerState`, or the proxy's `ProxyState`
+    (server names come from `stats.servers`, Retry-After blocks from `router`)."""
+
+    @property
+    def stats(self) -> LiveStats: ...
+
+    @property
+    def in_flight(self) -> int: ...
+
+    @property
+    def clock(self) -> Clock: ...
+
+    @property
+    def strategy(self) -> Strategy: ...
+
+    @property
+    def router(self) -> Router: ...
+
+    @property
+    def shared(self) -> SharedState | None: ...
+
+
+StateGetter = Callable[[], "MetricsSource | None"]
 
 
 def histogram_buckets(histogram: LatencyHistogram) -> list[tuple[str, float]]:
@@ -122,9 +147,9 @@ class BalancerCollector(Collector):
         if state.shared is not None:
             yield from shared_state_metrics(state.shared, state.clock.now())
 
-    def _arms(self, state: BalancerState) -> Iterator[Metric]:
+    def _arms(self, state: MetricsSource) -> Iterator[Metric]:
         now = state.clock.now()
-        names = [u.name for u in state.settings.upstreams]
+        names = state.stats.servers
         estimate = GaugeMetricFamily(
             "banditlb_arm_estimate",
             "Strategy's estimated probability that an attempt sent now is accepted.",

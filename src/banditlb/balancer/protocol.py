@@ -7,7 +7,9 @@ text. `GuardedProtocol` adds, per connection:
 
 - a header limit: more than `max_header_bytes` (32 KiB, nginx's default) read while a
   request's headers are still incomplete is answered 431 and the connection closed (counted
-  per read, so httptools never buffers more than the limit plus one read);
+  per read, so httptools never buffers more than the limit plus one read); a read that ends
+  a message is not counted (it is mostly body: the proxy takes large bodies), and instead the
+  request line and headers are measured exactly when they complete;
 - a header deadline: a connection that has not finished a request's headers within
   `header_timeout` seconds of opening (or of its first byte, for later requests on a kept-alive
   connection) is answered 408 and closed; idle kept-alive connections close after uvicorn's
@@ -71,6 +73,9 @@ class GuardedProtocol(HttpToolsProtocol):
         self._header_bytes = 0
         self._header_timer: asyncio.TimerHandle | None = None
         self._refused = False
+        self._completed = False  # a message ended during the current read
+        self._read = 0  # bytes of the read being parsed
+        self._oversize = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         if len(self.connections) >= self.limits.max_connections:
@@ -94,19 +99,25 @@ class GuardedProtocol(HttpToolsProtocol):
     def data_received(self, data: bytes) -> None:
         if self._refused:
             return
+        self._completed = False
+        self._read = len(data)
         super().data_received(data)
-        # Counted after parsing: a read that completed the headers (the rest is body) is not.
-        if self._awaiting_headers and not self.transport.is_closing():
+        # Counted after parsing: a read that completed the headers (the rest is body) is not,
+        # nor one that ended a message (its bytes are mostly the body's end: a large body, as
+        # the proxy takes, must not count as the next request's headers).
+        if self._awaiting_headers and not self._completed and not self.transport.is_closing():
             self._header_bytes += len(data)
             if self._header_bytes > self.limits.max_header_bytes:
-                self._reject(
-                    431,
-                    f"request line and headers must be at most "
-                    f"{self.limits.max_header_bytes} bytes",
-                )
+                self._reject(431, self._oversize_message())
 
     def send_400_response(self, msg: str) -> None:
+        if self._oversize:
+            self._reject(431, self._oversize_message())
+            return
         self._reject(400, f"invalid HTTP request: {msg.rstrip('.')}")
+
+    def _oversize_message(self) -> str:
+        return f"request line and headers must be at most {self.limits.max_header_bytes} bytes"
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
@@ -114,6 +125,13 @@ class GuardedProtocol(HttpToolsProtocol):
         self._arm_header_timer()
 
     def on_headers_complete(self) -> None:
+        limit = self.limits.max_header_bytes
+        if self._header_bytes + self._read > limit and self._header_size() > limit:
+            # Headers that arrived whole in one read with their message's end (the per-read
+            # count skips such reads): refused before the app sees the request. Measured only
+            # when the bytes seen could exceed the limit, so the usual request pays nothing.
+            self._oversize = True
+            raise ValueError("headers too large")  # httptools stops; send_400_response: 431
         self._awaiting_headers = False
         self._header_bytes = 0
         self._cancel_header_timer()
@@ -122,7 +140,12 @@ class GuardedProtocol(HttpToolsProtocol):
     def on_message_complete(self) -> None:
         super().on_message_complete()
         self._awaiting_headers = True  # the next request's bytes count from here
+        self._completed = True
         self._header_bytes = 0
+
+    def _header_size(self) -> int:
+        """The request line's URL and the header fields, as parsed (uvicorn keeps them)."""
+        return len(self.url) + sum(len(n) + len(v) + 4 for n, v in self.headers)
 
     def _arm_header_timer(self) -> None:
         if self._header_timer is None:

@@ -15,6 +15,7 @@ from banditlb.cli import (
     fleet_cmd,
     load_cmd,
     oracle_cmd,
+    proxy_cmd,
     run_cmd,
     runs_cmd,
     scenarios_cmd,
@@ -58,6 +59,7 @@ def build_app() -> typer.Typer:
     for module in (
         scenarios_cmd,
         serve_cmd,
+        proxy_cmd,
         fleet_cmd,
         load_cmd,
         run_cmd,

@@ -88,6 +88,16 @@ class PeerAware(Protocol):
         ...
 
 
+@runtime_checkable
+class DeclaredLimits(Protocol):
+    """A strategy that takes a provider's declared rate limit as a prior (the proxy's
+    `limit = { requests, window }`), to refine from what the server then says."""
+
+    def declare_limit(self, arm: int, requests: int, window: float) -> None:
+        """`arm` is said to admit `requests` per `window` seconds; called before any attempt."""
+        ...
+
+
 class StrategyConfig(Protocol):
     """A frozen, validated strategy spec; `build` makes a fresh stateful policy."""
 

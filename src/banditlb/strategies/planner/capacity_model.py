@@ -187,6 +187,13 @@ class CapacityModel:
             log.popleft()
         return len(log) / self.horizon
 
+    def declare(self, arm: int, requests: int, window: float) -> None:
+        """A declared limit of `requests` per `window` s, as a prior: the pace starts at
+        requests / window and the cap at what a window of our length may hold; 429s lower
+        both and probes and additive increase raise them, as if they had been learned."""
+        self.rate[arm] = max(self.min_rate, requests / window)
+        self.cap[arm] = max(1.0, float(math.floor(requests * max(1.0, self.window / window))))
+
     # ---- probing ---------------------------------------------------------------------------
 
     def probe_due(

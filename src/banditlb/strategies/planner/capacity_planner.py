@@ -338,6 +338,10 @@ class CapacityPlanner:
             self.losses[arm] += 1.0
         self._answered += 1
 
+    def declare_limit(self, arm: int, requests: int, window: float) -> None:
+        """A provider's declared limit as the limiter model's starting point (`DeclaredLimits`)."""
+        self.capacity.declare(arm, requests, window)
+
     def estimate(self, arm: int, now: float) -> float:
         return self.mean(arm) if self.capacity.has_room(arm, now) else 0.0
 
