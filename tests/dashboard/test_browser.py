@@ -372,13 +372,13 @@ def test_live_page_shows_the_cluster_and_a_redis_outage(page: Page) -> None:
     from banditlb.balancer.serving import serve_in_background
     from banditlb.balancer.settings import BalancerSettings, Upstream
     from banditlb.fleet import Fleet
-    from banditlb.models import scenario as scenario_io
+    from banditlb.scenarios import files as scenario_files
     from banditlb.shared_state import SharedState, SharedStateConfig
     from banditlb.shared_state.local_redis import LocalRedis, redis_server_path
 
     if redis_server_path() is None:
         pytest.skip("redis-server not installed (make test installs Debian's as root)")
-    scenario = scenario_io.load("default")
+    scenario = scenario_files.load("default")
     tier = [server for server in scenario.servers if server.tier == "T2"]
 
     async def main(ready: Callable[[str], None], stop: asyncio.Event) -> None:
