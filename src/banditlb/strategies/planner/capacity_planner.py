@@ -45,17 +45,10 @@ from typing import ClassVar
 
 from banditlb.errors import ConfigError
 from banditlb.game.outcome import Outcome, OutcomeKind
-from banditlb.strategies.base import (
-    ArmCounts,
-    ArmSnapshot,
-    BetaSampler,
-    Range,
-    check_ranges,
-    count,
-    unit,
-)
+from banditlb.strategies.base import ArmCounts, ArmSnapshot, Range, check_ranges, count, unit
 from banditlb.strategies.planner.capacity_model import CapacityModel
 from banditlb.strategies.planner.flow_plan import FlowPlan, solve_flow_plan
+from banditlb.strategies.sampling import BetaSampler
 
 _PLAN_CACHE = 512
 _TIE = 1e-6
