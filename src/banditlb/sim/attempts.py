@@ -46,34 +46,28 @@ def server_side(sim: Simulation, *, shared: bool = False) -> Send:
     ]
     fields = [model.advertised if model.advertises else None for model in sim.models]
     timeout, timeout_outcome = sim.attempt_timeout, sim.timeout_outcome
-    refused, flap, hang = Fault.REFUSED, Fault.FLAP, Fault.HANG
-    error_kind = OutcomeKind.CONNECTION_ERROR
+    fault_answer = _fault_answers(sim)
     by_status: dict[int, Outcome] = {}
     by_hint: dict[float, Outcome] = {}
 
     def send(arm: int, now: float, index: int) -> tuple[Outcome, float] | None:
         is_down = down[arm]
         if is_down is not None and is_down(now):
-            counters.connection_errors += 1
-            return None
+            return fault_answer(arm, index, Fault.REFUSED, 0.0)
         status, latency, retry_after, fault = decide[arm](now)
-        if fault is refused or fault is flap:  # the referee never sees it
-            counters.connection_errors += 1
-            return None
+        if status is None:  # no HTTP answer: a fault (a slow one still answers)
+            return fault_answer(arm, index, fault, latency)
         counted[index] += 1
         if status == 200:
             ok[arm] += 1
             accepted[index] = 1
         elif status == 429:
             rate_limited[arm] += 1
-        else:  # 5xx, or no answer (hang, reset, malformed): failed
+        else:
             failed[arm] += 1
-        if latency >= timeout or fault is hang:  # hangs, or slower than the balancer waits
+        if latency >= timeout:  # slower than the balancer waits
             counters.timeouts += 1
             return timeout_outcome, timeout
-        if status is None:  # reset, malformed
-            counters.connection_errors += 1
-            return Outcome(error_kind, latency=latency), latency
         advertised = fields[arm]  # rate-limit fields, read right after the decision
         if advertised is not None or not shared:
             quota = None if advertised is None else advertised(now)
@@ -88,3 +82,29 @@ def server_side(sim: Simulation, *, shared: bool = False) -> Send:
         return found, latency
 
     return send
+
+
+def _fault_answers(
+    sim: Simulation,
+) -> Callable[[int, int, Fault | None, float], tuple[Outcome, float] | None]:
+    """What `send` does for a server that does not answer in HTTP: a refused connection (down,
+    or a refused or flap fault) is not counted and known at once (None); a hang is counted and
+    a TIMEOUT; a reset or malformed reply is counted (as failed) and a CONNECTION_ERROR after
+    its latency, or a TIMEOUT when that is longer than the balancer waits."""
+    counters, timeout, timeout_outcome = sim.counters, sim.attempt_timeout, sim.timeout_outcome
+
+    def fault_answer(
+        arm: int, index: int, fault: Fault | None, latency: float
+    ) -> tuple[Outcome, float] | None:
+        if fault is Fault.REFUSED or fault is Fault.FLAP:  # the referee never sees it
+            counters.connection_errors += 1
+            return None
+        counters.counted[index] += 1
+        counters.failed[arm] += 1  # no answer counts as failed
+        if fault is Fault.HANG or latency >= timeout:
+            counters.timeouts += 1
+            return timeout_outcome, timeout
+        counters.connection_errors += 1  # reset, malformed
+        return Outcome(OutcomeKind.CONNECTION_ERROR, latency=latency), latency
+
+    return fault_answer

@@ -93,6 +93,8 @@ class StrategyConfig(Protocol):
 class ArmCounts:
     """Counts most strategies keep per arm; a building block, not a base class to inherit."""
 
+    __slots__ = ("failures", "pulls", "rate_limited", "successes")
+
     def __init__(self, n_arms: int) -> None:
         self.pulls = [0] * n_arms
         self.successes = [0] * n_arms

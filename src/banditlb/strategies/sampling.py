@@ -70,14 +70,6 @@ def gamma_ratio(  # noqa: PLR0917 (the hot loop: positional on purpose)
         x = normal(random_)
 
 
-def beta_from(random_: Callable[[], float], d: float, c: float, e: float, f: float) -> float:
-    """A Beta(a, b) draw for shapes a, b > 1 given their `gamma_constants` (d, c) and (e, f):
-    what a strategy that caches the constants per arm calls in its hot loop."""
-    radius = sqrt(-2.0 * log(1.0 - random_()))
-    angle = TWO_PI * random_()
-    return gamma_ratio(random_, d, c, radius * cos(angle), e, f, radius * sin(angle))
-
-
 class BetaSampler:
     """Exact Beta(a, b) and Gamma(shape) draws from a seeded `random.Random`."""
 
@@ -104,10 +96,12 @@ class BetaSampler:
             return 1.0 - math.pow(1.0 - random_(), 1.0 / b)
         if b == 1.0:  # Beta(a, 1) by inversion: U^(1/a)
             return math.pow(random_(), 1.0 / a)
+        radius = sqrt(-2.0 * log(1.0 - random_()))  # one Box–Muller pair for both gammas
+        angle = TWO_PI * random_()
         if a < 1.0 or b < 1.0:
-            radius = sqrt(-2.0 * log(1.0 - random_()))
-            angle = TWO_PI * random_()
             x = self.gamma(a, radius * cos(angle))
             y = self.gamma(b, radius * sin(angle))
             return x / (x + y) if x > 0.0 else 0.0
-        return beta_from(random_, *gamma_constants(a), *gamma_constants(b))
+        d, e = a - 1.0 / 3.0, b - 1.0 / 3.0  # gamma_constants(a), (b), inline: a hot path
+        c, f = 1.0 / sqrt(9.0 * d), 1.0 / sqrt(9.0 * e)
+        return gamma_ratio(random_, d, c, radius * cos(angle), e, f, radius * sin(angle))

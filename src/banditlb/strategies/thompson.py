@@ -6,9 +6,9 @@ Each arm's success probability has a Beta(alpha, beta) posterior; choose draws o
 candidate and takes the largest. By default a 429 counts as a failed attempt, as in the blog's V4:
 the attempt was spent and nothing was accepted. `masked_thompson` (V6) treats 429s differently.
 
-`choose` is the simulator's hottest strategy code: the Beta draws are `sampling.beta_from`
-(exact gamma ratio, Marsaglia & Tsang) with each arm's gamma constants cached and refreshed
-when `observe` changes its posterior.
+`choose` is the simulator's hottest strategy code: each Beta draw is `sampling.gamma_ratio`
+(exact, Marsaglia & Tsang) with the arm's gamma constants cached and refreshed when `observe`
+changes its posterior.
 """
 
 from __future__ import annotations
@@ -16,12 +16,13 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from math import cos, log, sin, sqrt
 from types import MappingProxyType
 from typing import ClassVar
 
 from banditlb.game.outcome import Outcome, OutcomeKind
 from banditlb.strategies.base import ArmCounts, ArmSnapshot, Range, check_positive, check_ranges
-from banditlb.strategies.sampling import BetaSampler, beta_from, gamma_constants
+from banditlb.strategies.sampling import TWO_PI, BetaSampler, gamma_constants, gamma_ratio
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,8 +80,11 @@ class Thompson:
             d, e = d_alpha[arm], d_beta[arm]
             if d < 0.0 or e < 0.0:  # a shape below 1: the general sampler
                 value = draw(self.alpha[arm], self.beta[arm])
-            else:
-                value = beta_from(random_, d, c_alpha[arm], e, c_beta[arm])
+            else:  # BetaSampler.draw with this arm's cached constants
+                radius = sqrt(-2.0 * log(1.0 - random_()))
+                angle = TWO_PI * random_()
+                x, y = radius * cos(angle), radius * sin(angle)
+                value = gamma_ratio(random_, d, c_alpha[arm], x, e, c_beta[arm], y)
             if value > best:
                 best_arm, best = arm, value
         return best_arm
