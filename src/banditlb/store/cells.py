@@ -12,7 +12,7 @@ import math
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from banditlb.confidence import t_half_width
 
@@ -43,17 +43,48 @@ class Cell:
         return asdict(self)
 
 
+class RunTotals(Protocol):
+    """What a cell averages of one run: its totals, requests and oracle bound (None: unknown)."""
+
+    @property
+    def run_id(self) -> str: ...
+    @property
+    def requests(self) -> float: ...
+    @property
+    def score(self) -> float: ...
+    @property
+    def penalised(self) -> float: ...
+    @property
+    def delivered(self) -> float: ...
+    @property
+    def oracle(self) -> float | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RunNumbers:
+    """The plain `RunTotals` of one stored run."""
+
+    run_id: str
+    requests: float
+    score: float
+    penalised: float
+    delivered: float
+    oracle: float | None
+
+
 def make_cell(
     strategy: str,
     tier: str,
+    runs: Sequence[RunTotals],
     *,
-    scores: Sequence[float],
-    ratios: Sequence[float],
-    penalised: Iterable[float],
-    delivered: Iterable[float],
-    run_ids: tuple[str, ...] = (),
+    per_request: bool = False,
+    list_runs: bool = False,
 ) -> Cell:
-    """The cell of `scores` (one per run); `ratios` are the runs' % of oracle, when known."""
+    """The cell of `runs`: whole-run numbers, or per client request with `per_request` (so runs
+    of different lengths average fairly); `list_runs` keeps their ids."""
+    scale = [run.requests if per_request else 1.0 for run in runs]
+    scores = [run.score / unit for run, unit in zip(runs, scale, strict=True)]
+    ratios = [100.0 * run.score / run.oracle for run in runs if run.oracle is not None]
     half = t_half_width(scores)
     return Cell(
         strategy=strategy,
@@ -62,9 +93,9 @@ def make_cell(
         score=statistics.fmean(scores),
         ci95=None if math.isnan(half) else half,
         pct_oracle=statistics.fmean(ratios) if len(ratios) == len(scores) else None,
-        penalised=statistics.fmean(penalised),
-        delivered=statistics.fmean(delivered),
-        run_ids=run_ids,
+        penalised=statistics.fmean(r.penalised / u for r, u in zip(runs, scale, strict=True)),
+        delivered=statistics.fmean(r.delivered / u for r, u in zip(runs, scale, strict=True)),
+        run_ids=tuple(run.run_id for run in runs) if list_runs else (),
     )
 
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from banditlb.store.cells import Cell, make_cell, rank
+from banditlb.store.cells import Cell, RunNumbers, make_cell, rank
 from banditlb.store.rows import Run
 from banditlb.store.timeline import run_timeline
 from banditlb.store.totals import oracle_total
@@ -25,19 +25,18 @@ def compare_runs(runs: Sequence[Run]) -> list[Cell]:
 
 
 def _cell(strategy: str, tier: str, runs: list[Run]) -> Cell:
-    return make_cell(
-        strategy,
-        tier,
-        scores=[_number(run.totals, "score") for run in runs],
-        ratios=[
-            100.0 * _number(run.totals, "score") / oracle
-            for run in runs
-            if (oracle := oracle_total(run.totals) or 0.0) > 0
-        ],
-        penalised=(_number(run.totals, "penalised") for run in runs),
-        delivered=(_number(run.totals, "delivered") for run in runs),
-        run_ids=tuple(run.id for run in runs),
-    )
+    numbers = [
+        RunNumbers(
+            run_id=run.id,
+            requests=_number(run.totals, "requests"),
+            score=_number(run.totals, "score"),
+            penalised=_number(run.totals, "penalised"),
+            delivered=_number(run.totals, "delivered"),
+            oracle=oracle if (oracle := oracle_total(run.totals) or 0.0) > 0 else None,
+        )
+        for run in runs
+    ]
+    return make_cell(strategy, tier, numbers, list_runs=True)
 
 
 def _number(totals: dict[str, Any], key: str) -> float:

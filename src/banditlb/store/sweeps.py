@@ -126,6 +126,7 @@ class _RunNumbers:
     oracle: float | None
     curve_requests: list[float]
     curve_score: list[float]
+    run_id: str = ""  # not read: a sweep's cells do not list their runs
 
 
 def compare_sweep(
@@ -155,7 +156,10 @@ def compare_sweep(
         numbers = _numbers(row)
         if numbers is not None:
             groups.setdefault((row["tier"], row["strategy"]), []).append(numbers)
-    cells = rank(_cell(strategy, tier, runs) for (tier, strategy), runs in groups.items())
+    cells = rank(
+        make_cell(strategy, tier, runs, per_request=True)
+        for (tier, strategy), runs in groups.items()
+    )
     curves = [
         _curve(strategy, tier, groups[tier, strategy], points) for tier, strategy in sorted(groups)
     ]
@@ -189,18 +193,6 @@ def _numbers(row: sqlite3.Row) -> _RunNumbers | None:
         oracle=oracle if oracle is not None and oracle > 0 else None,
         curve_requests=[float(n) for n in curve.get("requests", [])],
         curve_score=[float(x) for x in curve.get("score", [])],
-    )
-
-
-def _cell(strategy: str, tier: str, runs: list[_RunNumbers]) -> Cell:
-    """Every number per client request, so runs of different lengths average fairly."""
-    return make_cell(
-        strategy,
-        tier,
-        scores=[run.score / run.requests for run in runs],
-        ratios=[100.0 * run.score / run.oracle for run in runs if run.oracle is not None],
-        penalised=(run.penalised / run.requests for run in runs),
-        delivered=(run.delivered / run.requests for run in runs),
     )
 
 
