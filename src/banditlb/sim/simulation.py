@@ -2,7 +2,7 @@
 
 `Simulation.run` hands the state to one of two loops that play the game exactly alike:
 `reference_loop.run_reference` (a `Route` per request, `ServerModel.decide` per attempt; taken
-by traced runs) or `fast_loop.run_fast` (the same with its calls inlined; taken otherwise).
+by traced runs) or `fast_loop.run_fast` (the same rules, less bookkeeping; taken otherwise).
 `tests/sim/test_sim_engine.py` checks that they agree for every registered strategy, faults and
 penalties included.
 """
