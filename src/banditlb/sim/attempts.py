@@ -69,6 +69,10 @@ def server_side(sim: Simulation, *, shared: bool = False) -> Send:
             counters.timeouts += 1
             return timeout_outcome, timeout
         advertised = fields[arm]  # rate-limit fields, read right after the decision
+        if advertised is None and shared and retry_after is None:
+            found = by_status.get(status)
+            if found is not None:
+                return found, latency
         if advertised is not None or not shared:
             quota = None if advertised is None else advertised(now)
             return outcome_for_status(status, retry_after, latency, quota=quota), latency
