@@ -8,8 +8,7 @@ about twice as fast as `random.betavariate` (same distributions, a different str
   gammas their first standard normal;
 - Gamma(shape >= 1) by Marsaglia & Tsang (2000), "A simple method for generating gamma
   variables", ACM TOMS 26(3): a rejection sampler whose squeeze accepts ~98% of first tries;
-  the loop lives in `beta_argmax` only (once per gamma of a Beta pair), which draws one gamma
-  or two, for one arm or the best of several;
+  the loop is written once, in `gamma_ratio`, which draws one gamma or two (for a Beta);
 - a shape below 1 is boosted: Gamma(s) = Gamma(s + 1)·U^(1/s); a Beta shape of exactly 1 (an
   arm with no successes, or no failures) is drawn by inversion.
 
@@ -21,13 +20,11 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from math import cos, log, sin, sqrt
 
 TWO_PI = 2.0 * math.pi
 """The angle range of a Box–Muller pair."""
-_ONE = (0,)
-_NONE = (0.0,)
 
 
 def gamma_constants(shape: float) -> tuple[float, float]:
@@ -41,61 +38,36 @@ def normal(random_: Callable[[], float]) -> float:
     return math.sqrt(-2.0 * math.log(1.0 - random_())) * math.cos(TWO_PI * random_())
 
 
-def beta_argmax(  # noqa: PLR0917 (the hot loop: positional on purpose)
+def gamma_ratio(  # noqa: PLR0917 (the hot loop: positional on purpose)
     random_: Callable[[], float],
-    arms: Sequence[int],
-    d_alpha: Sequence[float],
-    c_alpha: Sequence[float],
-    d_beta: Sequence[float],
-    c_beta: Sequence[float],
-    given: tuple[float, float] | None = None,
-) -> tuple[int, float]:
-    """The arm of `arms` with the largest Beta(a, b) draw, and that draw (the first, on a tie).
+    d: float,
+    c: float,
+    x: float,
+    e: float = 0.0,
+    f: float = 0.0,
+    y: float = 0.0,
+) -> float:
+    """Marsaglia–Tsang: G1 ~ Gamma(d + 1/3) from constants (d, c) and a first normal `x`;
+    with a second shape's constants (e, f) and first normal `y`, also G2 ~ Gamma(e + 1/3),
+    and the result is G1 / (G1 + G2), a Beta draw. With e = 0 (the default), G1 alone.
 
-    Arm k's shapes are given by their Marsaglia–Tsang constants: (d_alpha[k], c_alpha[k]) for
-    a and (d_beta[k], c_beta[k]) for b (`gamma_constants`, shapes >= 1); d_beta[k] = 0 draws
-    Gamma(a) alone instead. Each arm takes a fresh Box–Muller pair (radius, angle) for its two
-    first normals, radius·cos(angle) and radius·sin(angle), unless `given` is that pair (one
-    arm only; (x, 0.0) gives the first normal x exactly). G1 ~ Gamma(a) is accepted before G2's loop
-    starts; a rejected try draws a fresh normal. The draw is G1 / (G1 + G2).
+    A rejected try draws a fresh normal; G2's loop starts once G1 is accepted.
     """
-    log, sqrt, cos, sin = math.log, math.sqrt, math.cos, math.sin
-    best_arm, best = arms[0], -1.0
-    for arm in arms:
-        if given is None:
-            radius = sqrt(-2.0 * log(1.0 - random_()))
-            angle = TWO_PI * random_()
-        else:
-            radius, angle = given
-        # G1 ~ Gamma(a). The loop is spelled out again for G2 below, not shared through a
-        # call or a flag: this runs for every arm of every choice, where either costs ~10%.
-        x, d, c = radius * cos(angle), d_alpha[arm], c_alpha[arm]
-        while True:
-            v = 1.0 + c * x
-            if v > 0.0:
-                v = v * v * v
-                u = 1.0 - random_()  # in (0, 1]: log(u) is finite
-                xx = x * x
-                if u < 1.0 - 0.0331 * xx * xx or log(u) < 0.5 * xx + d * (1.0 - v + log(v)):
-                    break
-            x = normal(random_)
-        value = d * v
-        d = d_beta[arm]
-        if d > 0.0:  # G2 ~ Gamma(b), the same loop; the draw is G1 / (G1 + G2)
-            x, c = radius * sin(angle), c_beta[arm]
-            while True:
-                v = 1.0 + c * x
-                if v > 0.0:
-                    v = v * v * v
-                    u = 1.0 - random_()
-                    xx = x * x
-                    if u < 1.0 - 0.0331 * xx * xx or log(u) < 0.5 * xx + d * (1.0 - v + log(v)):
-                        break
-                x = normal(random_)
-            value = value / (value + d * v)
-        if value > best:
-            best_arm, best = arm, value
-    return best_arm, best
+    first = -1.0
+    while True:
+        v = 1.0 + c * x
+        if v > 0.0:
+            v = v * v * v
+            u = 1.0 - random_()  # in (0, 1]: log(u) is finite
+            xx = x * x
+            if u < 1.0 - 0.0331 * xx * xx or log(u) < 0.5 * xx + d * (1.0 - v + log(v)):
+                if first >= 0.0:
+                    return first / (first + d * v)
+                if e <= 0.0:
+                    return d * v
+                first, x, d, c = d * v, y, e, f
+                continue
+        x = normal(random_)
 
 
 class BetaSampler:
@@ -111,9 +83,11 @@ class BetaSampler:
         random_ = self._random
         if x is None:
             x = normal(random_)
-        d, c = gamma_constants(shape + 1.0 if shape < 1.0 else shape)
-        value = beta_argmax(random_, _ONE, (d,), (c,), _NONE, _NONE, (x, 0.0))[1]  # cos 0 = 1
-        return value * math.pow(1.0 - random_(), 1.0 / shape) if shape < 1.0 else value
+        if shape < 1.0:
+            d, c = gamma_constants(shape + 1.0)
+            return gamma_ratio(random_, d, c, x) * math.pow(1.0 - random_(), 1.0 / shape)
+        d, c = gamma_constants(shape)
+        return gamma_ratio(random_, d, c, x)
 
     def draw(self, a: float, b: float) -> float:
         """One Beta(a, b) draw (a, b > 0); 0.0 when the first gamma underflows, as Python's."""
@@ -130,4 +104,4 @@ class BetaSampler:
             return x / (x + y) if x > 0.0 else 0.0
         d, e = a - 1.0 / 3.0, b - 1.0 / 3.0  # gamma_constants(a), (b), inline: a hot path
         c, f = 1.0 / sqrt(9.0 * d), 1.0 / sqrt(9.0 * e)
-        return beta_argmax(random_, _ONE, (d,), (c,), (e,), (f,), (radius, angle))[1]
+        return gamma_ratio(random_, d, c, radius * cos(angle), e, f, radius * sin(angle))

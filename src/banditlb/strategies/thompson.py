@@ -6,9 +6,9 @@ Each arm's success probability has a Beta(alpha, beta) posterior; choose draws o
 candidate and takes the largest. By default a 429 counts as a failed attempt, as in the blog's V4:
 the attempt was spent and nothing was accepted. `masked_thompson` (V6) treats 429s differently.
 
-`choose` is the simulator's hottest strategy code: one `sampling.beta_argmax` call draws every
-candidate's Beta (exact, Marsaglia & Tsang) from its cached gamma constants, refreshed when
-`observe` changes its posterior.
+`choose` is the simulator's hottest strategy code: each Beta draw is `sampling.gamma_ratio`
+(exact, Marsaglia & Tsang) with the arm's gamma constants cached and refreshed when `observe`
+changes its posterior.
 """
 
 from __future__ import annotations
@@ -16,12 +16,13 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from math import cos, log, sin, sqrt
 from types import MappingProxyType
 from typing import ClassVar
 
 from banditlb.game.outcome import Outcome, OutcomeKind
 from banditlb.strategies.base import ArmCounts, ArmSnapshot, Range, check_positive, check_ranges
-from banditlb.strategies.sampling import BetaSampler, beta_argmax, gamma_constants
+from banditlb.strategies.sampling import TWO_PI, BetaSampler, gamma_constants, gamma_ratio
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,16 +72,19 @@ class Thompson:
 
     def choose(self, now: float, candidates: Sequence[int], attempt: int) -> int:
         """The candidate with the largest Beta(alpha, beta) draw (the first, on a tie)."""
-        d_alpha, d_beta = self._d_alpha, self._d_beta
-        constants = (d_alpha, self._c_alpha, d_beta, self._c_beta)
-        if min(d_alpha) >= 0.0 and min(d_beta) >= 0.0:  # every shape >= 1: all in one call
-            return beta_argmax(self._random, candidates, *constants)[0]
+        random_, draw = self._random, self._sampler.draw
+        d_alpha, c_alpha = self._d_alpha, self._c_alpha
+        d_beta, c_beta = self._d_beta, self._c_beta
         best_arm, best = candidates[0], -1.0
-        for arm in candidates:  # some shape below 1 (a prior < 1): those via the general sampler
-            if d_alpha[arm] < 0.0 or d_beta[arm] < 0.0:
-                value = self._sampler.draw(self.alpha[arm], self.beta[arm])
-            else:
-                value = beta_argmax(self._random, (arm,), *constants)[1]
+        for arm in candidates:
+            d, e = d_alpha[arm], d_beta[arm]
+            if d < 0.0 or e < 0.0:  # a shape below 1: the general sampler
+                value = draw(self.alpha[arm], self.beta[arm])
+            else:  # BetaSampler.draw with this arm's cached constants
+                radius = sqrt(-2.0 * log(1.0 - random_()))
+                angle = TWO_PI * random_()
+                x, y = radius * cos(angle), radius * sin(angle)
+                value = gamma_ratio(random_, d, c_alpha[arm], x, e, c_beta[arm], y)
             if value > best:
                 best_arm, best = arm, value
         return best_arm
