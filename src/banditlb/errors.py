@@ -4,7 +4,15 @@ from __future__ import annotations
 
 
 class BanditLBError(Exception):
-    """Root of every error banditlb raises on purpose (bad input, bad config, bad scenario)."""
+    """Root of every error banditlb raises on purpose (bad input, bad config, bad scenario).
+
+    Over HTTP each is answered `{"error": message}` (`json_errors.error_response`) with its
+    class's `http_status` (400 unless a subclass says otherwise) and, when `retry_after_s` is
+    set, a `Retry-After` of that many seconds; the CLI prints it as one `error:` line.
+    """
+
+    http_status: int = 400
+    retry_after_s: int | None = None
 
 
 class InvalidIdError(BanditLBError):

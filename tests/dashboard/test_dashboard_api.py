@@ -216,6 +216,31 @@ async def test_pages_and_plotly_are_served_locally(client: httpx.AsyncClient) ->
     assert (await client.get("/dashboard/static/../api.py")).status_code == 404
 
 
+async def test_every_page_shares_one_head_and_nav(client: httpx.AsyncClient) -> None:
+    """The pages differ in title, script and main content only: the nav links all four."""
+    pages = {
+        name: (await client.get(path)).text
+        for name, path in (
+            ("live", "/dashboard"),
+            ("compare", "/dashboard/compare"),
+            ("playground", "/dashboard/playground"),
+            ("replay", "/dashboard/replay"),
+        )
+    }
+    heads = set()
+    for name, text in pages.items():
+        head = text.split("<main>", 1)[0]
+        assert f'<script src="/dashboard/static/{name}.js" defer></script>' in head
+        title = head.split("<title>", 1)[1].split("</title>", 1)[0]
+        heads.add(head.replace(title, "TITLE").replace(f"/{name}.js", "/PAGE.js"))
+        assert text.endswith("</main>\n</body>\n</html>\n")
+    assert len(heads) == 1
+    links = ("/dashboard", "/dashboard/compare", "/dashboard/playground", "/dashboard/replay")
+    (head,) = heads
+    assert all(f'<a href="{link}">' in head for link in links)
+    assert "<title>banditlb · Thompson sampling playground</title>" in pages["playground"]
+
+
 async def test_standalone_app_has_no_live_events(client: httpx.AsyncClient) -> None:
     """Without a balancer, /api/events is a 404 JSON error and / goes to compare."""
     response = await client.get("/api/events")

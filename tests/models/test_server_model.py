@@ -170,4 +170,3 @@ def test_error_drift_moves_the_error_rate_with_time() -> None:
     assert [drifting.error_rate_at(t) for t in (0.0, 1.0, 3.0)] == [0.5, 1.0, 0.0]
     wide = spec(error_rate=0.9, error_drift=DriftSpec(amplitude=0.5, period=4.0, phase=0.0))
     assert wide.error_rate_at(1.0) == 1.0  # 1.4 clamped
-    assert ServerModel(drifting, seed=5).inline_parts() is None  # the simulator's general path

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from banditlb.confidence import t_half_width, welch_p
 from banditlb.models.oracle import oracle_bound
 from banditlb.scenarios.files import load
 from banditlb.sim import simulate
-from banditlb.sim.report import summarize, t_half_width, welch_p, write_runs, write_summary
+from banditlb.sim.report import summarize, write_runs, write_summary
 from banditlb.sim.result import SimResult
 
 

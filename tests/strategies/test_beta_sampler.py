@@ -8,7 +8,7 @@ import pytest
 from scipy import stats
 
 from banditlb.game.outcome import Outcome, OutcomeKind
-from banditlb.strategies.base import BetaSampler, gamma_constants
+from banditlb.strategies.sampling import BetaSampler, gamma_constants
 from banditlb.strategies.thompson import ThompsonConfig
 
 DRAWS = 20_000

@@ -42,6 +42,7 @@ from banditlb.balancer.stats import LiveStats, Result
 from banditlb.errors import BanditLBError
 from banditlb.game.clock import Clock, WallClock
 from banditlb.game.router import Router
+from banditlb.json_errors import error_of, error_response, http_error_of
 from banditlb.shared_state import SharedState
 from banditlb.strategies.base import Strategy
 from banditlb.strategies.registry import build_strategy
@@ -163,7 +164,7 @@ async def readyz(request: Request) -> JSONResponse:
     """Ready: upstreams configured and the strategy built (the lifespan has run); else 503."""
     state: BalancerState | None = getattr(request.app.state, "balancer", None)
     if state is None or not state.settings.upstreams:
-        return JSONResponse({"error": "not ready: the balancer is not started"}, status_code=503)
+        return error_response(503, "not ready: the balancer is not started")
     document: dict[str, Any] = {
         "status": "ready",
         "upstreams": len(state.settings.upstreams),
@@ -228,24 +229,20 @@ async def api_state(request: Request) -> JSONResponse:
 
 
 async def banditlb_error(request: Request, exc: Exception) -> JSONResponse:
-    """Every BanditLBError becomes `{"error": "..."}`, 400 unless the error says otherwise."""
+    """Every BanditLBError becomes `{"error": "..."}` with its own `http_status`."""
     balancer_state(request).stats.reject()
-    status = getattr(exc, "http_status", 400)
-    retry_after = getattr(exc, "retry_after_s", None)
-    headers = None if retry_after is None else {"Retry-After": str(retry_after)}
-    return JSONResponse({"error": str(exc)}, status_code=status, headers=headers)
+    return error_of(cast(BanditLBError, exc))  # registered for BanditLBError only
 
 
 async def http_error(request: Request, exc: Exception) -> JSONResponse:
     """Starlette's own errors (unknown path 404, wrong method 405) as JSON, headers kept."""
-    http = cast(HTTPException, exc)  # registered for HTTPException only
-    return JSONResponse({"error": http.detail}, status_code=http.status_code, headers=http.headers)
+    return http_error_of(cast(HTTPException, exc))  # registered for HTTPException only
 
 
 async def server_error(request: Request, exc: Exception) -> JSONResponse:
     """A bug: logged with its traceback, answered 500 JSON without details."""
     log.error("unhandled error", exc_info=exc, extra={"path": request.url.path})
-    return JSONResponse({"error": "internal error"}, status_code=500)
+    return error_response(500, "internal error")
 
 
 def balancer_names(settings: BalancerSettings) -> list[str]:

@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from banditlb.colours import strategy_colours
-from banditlb.errors import StoreError
+from banditlb.errors import BanditLBError, StoreError
 from banditlb.store.attempts import MAX_PAGE, count_attempts, iter_attempts, list_attempts
 from banditlb.store.compare import compare_runs, run_curve
 from banditlb.store.export import csv_chunks
@@ -41,16 +41,12 @@ MAX_COMPARE = 50
 DEFAULT_PAGE = 100
 
 
-class ApiError(Exception):
-    """A request the API refuses; rendered as `{"error": message}` with `status`."""
+class ApiError(BanditLBError):
+    """A request the API refuses, answered `{"error": message}` with `status`."""
 
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
-        self.status = status
-
-
-def error_response(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status)
+        self.http_status = status
 
 
 class RunsApi:

@@ -7,11 +7,12 @@ from pathlib import Path
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from banditlb.dashboard.events import StateProvider
 from banditlb.dashboard.routes import dashboard_routes
+from banditlb.json_errors import error_response, http_error_of
 
 
 async def _home(request: Request) -> Response:
@@ -20,10 +21,9 @@ async def _home(request: Request) -> Response:
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     """Starlette's own 404/405 (no such route, wrong method) as `{"error": ...}`, like the API."""
-    status = exc.status_code if isinstance(exc, HTTPException) else 500
-    detail = exc.detail if isinstance(exc, HTTPException) else "internal error"
-    headers = getattr(exc, "headers", None)
-    return JSONResponse({"error": f"{request.url.path[:80]}: {detail}"}, status, headers=headers)
+    if isinstance(exc, HTTPException):
+        return http_error_of(exc, prefix=f"{request.url.path[:80]}: ")
+    return error_response(500, f"{request.url.path[:80]}: internal error")
 
 
 def create_dashboard_app(

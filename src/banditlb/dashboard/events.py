@@ -19,7 +19,9 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import Response, StreamingResponse
+
+from banditlb.json_errors import error_response
 
 StateProvider = Callable[[Request], Mapping[str, Any]]
 """Returns the balancer's `/api/state` document (settings, stats, strategy) for this request."""
@@ -212,9 +214,8 @@ class EventStream:
         raw = request.query_params.get("count")
         count = int(raw) if raw and raw.isdigit() else None
         if raw is not None and (count is None or not 0 < count <= MAX_COUNT):
-            return JSONResponse(
-                {"error": f"count must be an integer between 1 and {MAX_COUNT}; got {raw[:20]!r}"},
-                status_code=400,
+            return error_response(
+                400, f"count must be an integer between 1 and {MAX_COUNT}; got {raw[:20]!r}"
             )
         return StreamingResponse(
             self._events(request, count),

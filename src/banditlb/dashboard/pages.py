@@ -1,7 +1,9 @@
 """The dashboard's HTML pages and static assets, all served from package data.
 
-Pages are plain HTML files under `static/`; Plotly.js comes from the installed `plotly` Python
-package (`plotly/package_data/plotly.min.js`), never from a CDN.
+Every page is `static/layout.html` (the head, the scripts and the nav, written once) around
+the inside of its `<main>` (`static/<page>.html`), with its title and its `static/<page>.js`.
+Plotly.js comes from the installed `plotly` Python package (`plotly/package_data/plotly.min.js`),
+never from a CDN.
 """
 
 from __future__ import annotations
@@ -10,19 +12,21 @@ from collections.abc import Awaitable, Callable, Mapping
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
+from string import Template
 from types import MappingProxyType
 
 from starlette.requests import Request
-from starlette.responses import FileResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, Response
 
 PAGES: Mapping[str, str] = MappingProxyType(
     {
-        "live": "live.html",
-        "compare": "compare.html",
-        "playground": "playground.html",
-        "replay": "replay.html",
+        "live": "live",
+        "compare": "compare",
+        "playground": "Thompson sampling playground",
+        "replay": "replay",
     }
 )
+"""Each page's name (its route, `static/<name>.html` and `static/<name>.js`) and its title."""
 _CACHE: Mapping[str, str] = MappingProxyType({"Cache-Control": "public, max-age=3600"})
 
 
@@ -41,12 +45,21 @@ def _file(ref: Traversable, media_type: str, headers: Mapping[str, str] | None =
     return Response(ref.read_bytes(), media_type=media_type, headers=headers)
 
 
+def render(name: str) -> str:
+    """Page `name` in full: the layout with its title, script and main content."""
+    static = static_dir()
+    layout = Template(static.joinpath("layout.html").read_text(encoding="utf-8"))
+    main = static.joinpath(f"{name}.html").read_text(encoding="utf-8")
+    return layout.substitute(title=PAGES[name], script=f"{name}.js", main=main.rstrip("\n"))
+
+
 def page(name: str) -> Callable[[Request], Awaitable[Response]]:
     """An endpoint serving one page (names come from PAGES, never from the request)."""
-    filename = PAGES[name]
+    if name not in PAGES:
+        raise KeyError(name)
 
     async def endpoint(request: Request) -> Response:
-        return _file(static_dir().joinpath(filename), "text/html; charset=utf-8")
+        return HTMLResponse(render(name))
 
     endpoint.__name__ = f"{name}_page"
     return endpoint

@@ -11,16 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from banditlb.dashboard.api import ApiError, RunsApi, error_response
+from banditlb.dashboard.api import ApiError, RunsApi
 from banditlb.dashboard.events import STREAM_SECONDS, EventStream, StateProvider
 from banditlb.dashboard.pages import page, plotly
+from banditlb.json_errors import error_of, error_response
 from banditlb.store.schema import default_path
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -78,12 +78,11 @@ def _guard(handler: Endpoint) -> Endpoint:
         try:
             return await handler(request)
         except ApiError as exc:
-            return error_response(exc.status, str(exc))
+            return error_of(exc)
 
     endpoint.__name__ = getattr(handler, "__name__", "endpoint")
     return endpoint
 
 
 async def _no_live(request: Request) -> Response:
-    body: dict[str, Any] = {"error": "no live balancer in this process; stored runs only"}
-    return JSONResponse(body, status_code=404)
+    return error_response(404, "no live balancer in this process; stored runs only")

@@ -78,16 +78,58 @@ def hold_delay(wanted: float, now: float, arrived: float, max_hold: float) -> fl
     return wanted if wanted < left else left
 
 
-class Router:
-    """Owns the strategy and the Retry-After table for all requests of one balancer.
+class Blocks:
+    """Each arm's Retry-After: until when it is out of the draw, and which arms are open now.
 
-    Hot path (every attempt of every request): `Route.next_arm` hands the strategy a cached
-    tuple of all arms when no Retry-After is in force, and reads the rules from plain slots.
+    `open_at(now)` runs before every attempt, so it answers from a cache: all arms while no
+    block is in force, else the open arms computed once and kept until the next block ends or
+    a new one starts (asked for an earlier time, it computes afresh).
+    """
+
+    __slots__ = ("_all", "_open", "_open_from", "_open_until", "latest", "until")
+
+    def __init__(self, n_arms: int) -> None:
+        self.until = [0.0] * n_arms
+        self._all = tuple(range(n_arms))
+        self.latest = 0.0 if n_arms else math.inf
+        """max(until): all arms are open from then on (entries only grow)."""
+        self._open: tuple[int, ...] = ()
+        self._open_from = math.inf
+        self._open_until = -math.inf
+
+    def block(self, arm: int, now: float, retry_after: float | None) -> None:
+        """Keep `arm` out of the draw for `retry_after` seconds from `now` (a longer block
+        already in force stays); None or a non-positive value blocks nothing."""
+        if retry_after is not None and retry_after > 0:
+            until = now + retry_after
+            if until > self.until[arm]:
+                self.until[arm] = until
+                self._open_until = -math.inf
+                self.latest = max(self.latest, until)
+
+    def open_at(self, now: float) -> tuple[int, ...]:
+        """The arms not inside a Retry-After at `now`, in arm order (empty: none)."""
+        if self.latest <= now:  # the usual case: nothing blocked
+            return self._all
+        if not self._open_from <= now < self._open_until:
+            until = self.until
+            self._open = tuple([arm for arm, t in enumerate(until) if t <= now])
+            self._open_until = min([t for t in until if t > now], default=math.inf)
+            self._open_from = now
+        return self._open
+
+
+class Router:
+    """Owns the strategy and the Retry-After blocks for all requests of one balancer.
+
+    Each rule is one small method, called by `Route` (the balancer and the reference loop) and
+    by the simulator's fast loop alike: `paid_stop` (may attempt N be made at all),
+    `open_arms` (the candidates), `hold_for` (how long a pacing strategy waits),
+    `worth_paying` (the penalty test for a paid attempt), `block` (an answer's Retry-After)
+    and `observe` (`block`, then the strategy learns the answer).
     """
 
     __slots__ = (
-        "_all_arms",
-        "_choose",
         "_estimate",
         "_free",
         "_hold",
@@ -98,14 +140,20 @@ class Router:
         "_penalty",
         "_rules",
         "_strategy",
+        "block",
         "blocked_until",
+        "blocks",
+        "choose",
         "n_arms",
+        "open_arms",
     )
 
     def __init__(self, strategy: Strategy, n_arms: int, rules: RetryRules | None = None) -> None:
         self.n_arms = n_arms
-        self.blocked_until = [0.0] * n_arms
-        self._all_arms = tuple(range(n_arms))
+        self.blocks = Blocks(n_arms)
+        self.blocked_until = self.blocks.until
+        self.open_arms = self.blocks.open_at
+        self.block = self.blocks.block
         self.strategy = strategy
         self.rules = rules or RetryRules()
 
@@ -116,7 +164,7 @@ class Router:
     @strategy.setter
     def strategy(self, strategy: Strategy) -> None:
         self._strategy = strategy
-        self._choose = strategy.choose
+        self.choose = strategy.choose
         self._estimate = strategy.estimate
         self._observe = strategy.observe
         self._hold = strategy.hold if isinstance(strategy, Pacing) else None
@@ -134,24 +182,48 @@ class Router:
         self._max_hold = rules.max_hold
         self._never_paid = rules.penalty >= 1.0  # no estimate can beat a penalty of 1
 
+    @property
+    def paces(self) -> bool:
+        """Whether attempts may be held: a pacing strategy and a hold budget above 0."""
+        return self._hold is not None and self._max_hold > 0.0
+
     def candidates(self, now: float) -> list[int]:
         """Arms not inside a Retry-After they gave."""
-        return list(self._candidates(now))
-
-    def _candidates(self, now: float) -> Sequence[int]:
-        blocked = self.blocked_until
-        if blocked and max(blocked) <= now:  # the usual case: nothing blocked, no list built
-            return self._all_arms
-        return [arm for arm, until in enumerate(blocked) if until <= now]
+        return list(self.open_arms(now))
 
     def start(self) -> Route:
         """Begin routing one client request."""
         return Route(self)
 
+    def paid_stop(self, attempt: int) -> StopReason | None:
+        """Why attempt number `attempt` may not be made, whatever arm it would go to; None
+        when it may (a free one, or a paid one the strategy's estimate will be asked about)."""
+        if attempt <= self._free:
+            return None
+        if attempt > self._max:
+            return StopReason.MAX_ATTEMPTS
+        if self._never_paid:
+            return StopReason.FREE_ATTEMPTS_USED
+        return None
+
+    def worth_paying(self, arm: int, now: float) -> bool:
+        """The penalty test of a paid attempt: does `arm`'s estimate beat the penalty?"""
+        return self._estimate(arm, now) > self._penalty
+
+    def hold_for(
+        self, now: float, candidates: Sequence[int], attempt: int, arrived: float
+    ) -> float:
+        """Seconds a pacing strategy holds `attempt` (0: choose now), within the request's
+        budget of `max_hold` seconds after it `arrived`; 0 for a strategy that never holds."""
+        hold = self._hold
+        if hold is None or self._max_hold <= 0.0:
+            return 0.0
+        return hold_delay(hold(now, candidates, attempt), now, arrived, self._max_hold)
+
     def observe(self, arm: int, outcome: Outcome, now: float, attempt: int) -> None:
-        retry_after = outcome.retry_after
-        if retry_after is not None and retry_after > 0:
-            self.blocked_until[arm] = max(self.blocked_until[arm], now + retry_after)
+        """Learn what attempt `attempt` on `arm` came to: its Retry-After blocks the arm, and
+        the strategy observes it."""
+        self.block(arm, now, outcome.retry_after)
         self._observe(arm, outcome, now, attempt)
 
 
@@ -173,16 +245,15 @@ class Route:
         that will stop anyway (delivered, out of attempts, no candidate) never waits.
         """
         router = self._router
-        hold = router._hold
-        if hold is None or self.stop is not None or router._max_hold <= 0.0:
+        if self.stop is not None or not router.paces:
             return 0.0
         attempt = self.attempts + 1
-        if attempt > router._free and (router._never_paid or attempt > router._max):
+        if router.paid_stop(attempt) is not None:
             return 0.0
-        candidates = router._candidates(now)
+        candidates = router.open_arms(now)
         if not candidates:
             return 0.0
-        return hold_delay(hold(now, candidates, attempt), now, arrived, router._max_hold)
+        return router.hold_for(now, candidates, attempt, arrived)
 
     def next_arm(self, now: float) -> int | None:
         """The arm for the next attempt, or None with `stop` set to why not."""
@@ -190,38 +261,25 @@ class Route:
             return None
         router = self._router
         attempt = self.attempts + 1
-        paid = attempt > router._free
-        if paid:
-            if attempt > router._max:
-                self.stop = StopReason.MAX_ATTEMPTS
-                return None
-            if router._never_paid:
-                self.stop = StopReason.FREE_ATTEMPTS_USED
-                return None
-        blocked = router.blocked_until
-        if blocked and max(blocked) <= now:  # Router._candidates inlined: runs every attempt
-            candidates: Sequence[int] = router._all_arms
-        else:
-            candidates = [arm for arm, until in enumerate(blocked) if until <= now]
-            if not candidates:
-                self.stop = StopReason.NO_SERVER
-                return None
-        arm = router._choose(now, candidates, attempt)
-        if paid and router._estimate(arm, now) <= router._penalty:
+        stop = router.paid_stop(attempt)
+        if stop is not None:
+            self.stop = stop
+            return None
+        candidates = router.open_arms(now)
+        if not candidates:
+            self.stop = StopReason.NO_SERVER
+            return None
+        arm = router.choose(now, candidates, attempt)
+        if attempt > router._free and not router.worth_paying(arm, now):
             self.stop = StopReason.FREE_ATTEMPTS_USED
             return None
         return arm
 
     def record(self, arm: int, outcome: Outcome, now: float) -> None:
+        """Count the attempt, let the router learn from it; an acceptance ends the request."""
         attempts = self.attempts = self.attempts + 1
         self.last_arm = arm
-        router = self._router
-        retry_after = outcome.retry_after  # Router.observe, inlined
-        if retry_after is not None and retry_after > 0:
-            blocked = router.blocked_until
-            until = now + retry_after
-            blocked[arm] = max(blocked[arm], until)
-        router._observe(arm, outcome, now, attempts)
+        self._router.observe(arm, outcome, now, attempts)
         if outcome.kind is OutcomeKind.ACCEPTED:
             self.stop = StopReason.DELIVERED
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
-from typing import NamedTuple
+from typing import Protocol
 
 from banditlb.game.outcome import Quota
 from banditlb.models.limits import RateLimiter
@@ -94,25 +94,14 @@ class Reply:
         return self.fault not in (Fault.REFUSED, Fault.FLAP)
 
 
-class DecideParts(NamedTuple):
-    """What `ServerModel.decide` does for a server without faults, as plain parts to inline.
+Decision = tuple[int | None, float, float | None, Fault | None]
+"""`decide`'s answer: (status, latency, retry_after or a 429's raw wait, fault)."""
 
-    For a caller that runs `decide` in its own loop (the simulator): latency is `mean` when
-    `latency_random` is None, else `max(0.0, low + span * latency_random())`; then, if `refusal`
-    is given and returns a wait, a 429 (with `hint(wait, now)` as Retry-After when `hint`);
-    otherwise 200 when `outcome_random() >= error_rate`, else `error_status`. The callables are
-    the model's own RNG streams and limiter, so the draws and the limiter's state are shared.
-    """
 
-    latency_random: Callable[[], float] | None
-    mean: float
-    low: float
-    span: float
-    refusal: Callable[[float], float | None] | None
-    outcome_random: Callable[[], float]
-    error_rate: float
-    error_status: int
-    hint: Hint | None
+class Decide(Protocol):
+    """`ServerModel.decide`'s signature: `decide(now, raw=False) -> Decision`."""
+
+    def __call__(self, now: float, raw: bool = False) -> Decision: ...
 
 
 class ServerModel:
@@ -124,19 +113,13 @@ class ServerModel:
         self._outcomes = random.Random(f"{seed}/{spec.name}/outcome")
         self._latency = random.Random(f"{seed}/{spec.name}/latency")
         self._faults = random.Random(f"{seed}/{spec.name}/fault")
-        # Hot-path constants (the spec is frozen): `decide` runs once per simulated attempt.
-        lat = spec.latency
-        self._mean = lat.mean
-        self._jittered = lat.jitter > 0
-        low, high = lat.mean - lat.jitter, lat.mean + lat.jitter
-        self._low, self._span = low, high - low  # random.uniform(low, high), term for term
-        self._error_rate = spec.error_rate
-        self._drifts = spec.error_drift is not None
-        self._error_status = spec.error_status
         self._hint = HINTS[spec.retry_after]
         self._fields = spec.rate_limit_headers
         self.advertises = self.limiter is not None and self._fields != "none"
         """Whether answers carry rate-limit fields (then ask `advertised(now)` after `decide`)."""
+        self.decide: Decide = self._decider()
+        """`handle`'s answer as a plain (status, latency, retry_after, fault) tuple (see
+        `_decider`): the simulator calls it once per attempt, so no `Reply` is built."""
 
     @property
     def name(self) -> str:
@@ -172,59 +155,48 @@ class ServerModel:
             return None
         return advertise(limiter.quota(now), self._fields)
 
-    def decide(
-        self, now: float, raw: bool = False
-    ) -> tuple[int | None, float, float | None, Fault | None]:
-        """`handle`'s answer as a plain (status, latency, retry_after, fault) tuple.
+    def _decider(self) -> Decide:
+        """Build `decide` with this server's constants bound, once: it runs once per simulated
+        attempt, so it reads closure cells rather than attributes (the spec is frozen).
 
-        The simulator calls this once per attempt, so no `Reply` is built; the draws (latency,
-        faults, limiter, outcome, in that order) are `handle`'s, which wraps this. Retry-After
-        is the server's hint per its mode (None for mode "none"); with `raw`, a 429 carries the
-        limiter's exact wait instead, whatever the mode.
+        The draws (latency, faults, limiter, outcome, in that order) are `handle`'s, which
+        wraps it. Retry-After is the server's hint per its mode (None for mode "none"); with
+        `raw`, a 429 carries the limiter's exact wait instead, whatever the mode.
         """
-        if self._jittered:
-            latency = max(0.0, self._low + self._span * self._latency.random())
-        else:
-            latency = self._mean
-        slow = None
-        if self.spec.faults:
-            fault = self.active_fault(now)
-            if fault is not None:
+        spec, hint, active_fault = self.spec, self._hint, self.active_fault
+        latency_random = self._latency.random if spec.latency.jitter > 0 else None
+        mean, jitter = spec.latency.mean, spec.latency.jitter
+        low, high = mean - jitter, mean + jitter
+        span = high - low  # random.uniform(low, high), term for term
+        has_faults, slow_kind = bool(spec.faults), Fault.SLOW
+        refusal = None if self.limiter is None else self.limiter.refusal
+        drifting = spec.error_rate_at if spec.error_drift is not None else None
+        error_rate, error_status = spec.error_rate, spec.error_status
+        outcome_random = self._outcomes.random
+
+        def decide(now: float, raw: bool = False) -> Decision:
+            latency = mean
+            if latency_random is not None:
+                latency = low + span * latency_random()
+                if not latency > 0.0:  # max(0.0, latency)
+                    latency = 0.0
+            slow = None
+            if has_faults and (fault := active_fault(now)) is not None:
                 kind = Fault(fault.kind)
-                if kind is not Fault.SLOW:
+                if kind is not slow_kind:
                     return None, latency, None, kind
                 latency += fault.delay
-                slow = Fault.SLOW
-        limiter = self.limiter
-        if limiter is not None:
-            wait = limiter.refusal(now)
-            if wait is not None:
+                slow = slow_kind
+            if refusal is not None and (wait := refusal(now)) is not None:
                 if raw:
                     return 429, latency, wait, slow
-                hint = self._hint
                 return 429, latency, None if hint is None else hint(wait, now), slow
-        error_rate = self.spec.error_rate_at(now) if self._drifts else self._error_rate
-        if self._outcomes.random() >= error_rate:
-            return 200, latency, None, slow
-        return self._error_status, latency, None, slow
+            rate = error_rate if drifting is None else drifting(now)
+            if outcome_random() >= rate:
+                return 200, latency, None, slow
+            return error_status, latency, None, slow
 
-    def inline_parts(self) -> DecideParts | None:
-        """`decide` as parts a hot loop can inline, or None when the server has faults, sends
-        rate-limit fields (its answers need `advertised(now)`, which the general path asks) or
-        has a drifting error rate."""
-        if self.spec.faults or self.advertises or self._drifts:
-            return None
-        return DecideParts(
-            self._latency.random if self._jittered else None,
-            self._mean,
-            self._low,
-            self._span,
-            None if self.limiter is None else self.limiter.refusal,
-            self._outcomes.random,
-            self._error_rate,
-            self._error_status,
-            self._hint,
-        )
+        return decide
 
     def capacity(self, now: float) -> float:
         """Sustained admitted requests per second at `now` (inf when unlimited)."""

@@ -25,15 +25,12 @@ import itertools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from banditlb.game.outcome import Outcome, OutcomeKind
+from banditlb.game.outcome import Outcome
 from banditlb.game.router import Route, StopReason
-from banditlb.models.server import Fault
+from banditlb.sim.attempts import REFUSED_OUTCOME, server_side
 
 if TYPE_CHECKING:
     from banditlb.sim.simulation import Simulation
-
-REFUSED_OUTCOME = Outcome(OutcomeKind.CONNECTION_ERROR)
-"""What the balancer records for a refused connection (the referee never sees the attempt)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,135 +46,55 @@ class AttemptRecord:
 
 
 # (time, seq, request index, route or None for an arrival, arm, outcome or None for a held
-# request waking up); the request's id is
-# str(index), which the referee's bookkeeping never needs to build.
+# request waking up); the request's id is str(index), which the referee's bookkeeping never
+# needs to build.
 _Event = tuple[float, int, int, Route | None, int, Outcome | None]
 
 
 def run_reference(sim: Simulation) -> None:
     """Play `sim` to its end with a `Route` per request and `decide` per attempt.
 
-    Reads the simulation's models, router and settings; adds to its referee counters, timeline
-    buckets, timeout and connection-error counts and trace (when it keeps one); leaves its clock
-    at the last answer.
+    Reads the simulation's models, router and settings; adds to its counters and trace (when
+    it keeps one); leaves its clock at the last answer.
     """
     heap: list[_Event] = []
     next_seq = itertools.count().__next__
-    pop = heapq.heappop
-    push = heapq.heappush
-    start = sim.router.start
-    rate = sim.rate
-    requests = sim.requests
-    request_deadline = sim.request_deadline
-    timeout = sim.attempt_timeout
-    timeout_outcome = sim._timeout_outcome
+    start, rate, requests = sim.router.start, sim.rate, sim.requests
+    send = server_side(sim)
     trace = sim.trace
-    in_flight: dict[int, tuple[float, bool]] = {}  # traced: request -> (sent, counted)
-    decide = [model.decide for model in sim.models]
-    advertised = [model.advertised if model.advertises else None for model in sim.models]
-    is_down = [
-        model.is_down if may else None
-        for model, may in zip(sim.models, sim._may_refuse, strict=True)
-    ]
-    points = sim.timeline_points
-    bucket_accepted = sim._bucket_accepted
-    bucket_penalised = sim._bucket_penalised
-    counted = sim._counted
-    accepted = sim._accepted
-    ok = sim._ok
-    failed = sim._failed
-    rate_limited = sim._rate_limited
-    free = sim.free_attempts
-    total_attempts = sim._total_attempts
-    penalised = sim._penalised
-    timeouts = sim.timeouts
-    connection_errors = sim.connection_errors
-    refused, flap, hang = Fault.REFUSED, Fault.FLAP, Fault.HANG
-    accepted_kind = OutcomeKind.ACCEPTED
-    limited_kind = OutcomeKind.RATE_LIMITED
-    failed_kind = OutcomeKind.FAILED
-    error_kind = OutcomeKind.CONNECTION_ERROR
-    deadline_reason = StopReason.DEADLINE
+    in_flight: dict[int, float] = {}  # traced: request -> when its attempt was sent
     now = sim.clock.now()
-    push(heap, (0.0, next_seq(), 0, None, -1, None))
+    heapq.heappush(heap, (0.0, next_seq(), 0, None, -1, None))
     while heap:
-        now, _, index, route, arm, outcome = pop(heap)
+        now, _, index, route, arm, outcome = heapq.heappop(heap)
         if route is None:  # an arrival: schedule the next one, start routing this one
-            following = index + 1
-            if following < requests:
-                push(heap, (following / rate, next_seq(), following, None, -1, None))
+            if index + 1 < requests:
+                heapq.heappush(heap, ((index + 1) / rate, next_seq(), index + 1, None, -1, None))
             route = start()
         elif outcome is not None:  # an answer (else a held request wakes up)
             if trace is not None:
-                sent, read = in_flight.pop(index)
-                trace.append(AttemptRecord(index, arm, sent, now, outcome, read))
+                trace.append(AttemptRecord(index, arm, in_flight.pop(index), now, outcome, True))
             route.record(arm, outcome, now)
         # Send the request's next attempt (or finish it); refusals retry at once.
-        deadline = index / rate + request_deadline  # arrival time + deadline
-        next_arm = route.next_arm
         while True:
-            if now >= deadline:
-                route.give_up(deadline_reason)
+            if now >= index / rate + sim.request_deadline:  # arrival time + deadline
+                route.give_up(StopReason.DEADLINE)
             delay = route.hold(now, index / rate)
             if delay > 0.0:  # a pacing strategy waits: wake this request up later
-                push(heap, (now + delay, next_seq(), index, route, -1, None))
+                heapq.heappush(heap, (now + delay, next_seq(), index, route, -1, None))
                 break
-            chosen = next_arm(now)
-            if chosen is None:
-                if points:  # the request is over: add what it scored to its bucket
-                    bucket = index * points // requests
-                    if accepted[index]:
-                        bucket_accepted[bucket] += 1
-                    extra = counted[index] - free
-                    if extra > 0:
-                        bucket_penalised[bucket] += extra
+            chosen = route.next_arm(now)
+            if chosen is None:  # the request is over
                 break
-            down = is_down[chosen]
-            if down is not None and down(now):
-                fault: Fault | None = refused
-            else:
-                status, latency, retry_after, fault = decide[chosen](now)
-            if fault is refused or fault is flap:
-                # refused: the referee never sees it; the balancer knows at once
-                connection_errors += 1
+            sent = send(chosen, now, index)
+            if sent is None:  # refused: the balancer knows at once
                 if trace is not None:
                     trace.append(AttemptRecord(index, chosen, now, now, REFUSED_OUTCOME, False))
                 route.record(chosen, REFUSED_OUTCOME, now)
                 continue
-            # The referee counts the attempt (Ledger.record, on flat counters).
-            count = counted[index] + 1
-            counted[index] = count
-            total_attempts += 1
-            if count > free:
-                penalised += 1
-            if status == 200:
-                ok[chosen] += 1
-                accepted[index] = 1
-            elif status == 429:
-                rate_limited[chosen] += 1
-            else:  # 5xx, or NO_ANSWER for a hang, reset or malformed reply
-                failed[chosen] += 1
-            if status is not None and latency < timeout:  # the usual case: an HTTP answer
-                fields = advertised[chosen]  # rate-limit fields, read right after the decision
-                quota = None if fields is None else fields(now)
-                if status == 200:
-                    answer = Outcome(accepted_kind, 200, None, latency, quota)
-                elif status == 429:
-                    answer = Outcome(limited_kind, 429, retry_after, latency, quota)
-                else:
-                    answer = Outcome(failed_kind, status, None, latency, quota)
-            elif status is None and fault is not hang and latency < timeout:
-                connection_errors += 1  # reset, malformed
-                answer = Outcome(error_kind, latency=latency)
-            else:  # hang, or slower than the balancer waits
-                timeouts += 1
-                answer, latency = timeout_outcome, timeout
+            answer, latency = sent
             if trace is not None:
-                in_flight[index] = (now, True)
-            push(heap, (now + latency, next_seq(), index, route, chosen, answer))
+                in_flight[index] = now
+            heapq.heappush(heap, (now + latency, next_seq(), index, route, chosen, answer))
             break
     sim.clock.advance_to(now)
-    sim._total_attempts = total_attempts
-    sim._penalised = penalised
-    sim.timeouts = timeouts
-    sim.connection_errors = connection_errors

@@ -16,14 +16,11 @@ from pathlib import Path
 
 from rich import box
 from rich.table import Table
-from scipy import stats
 
+from banditlb.confidence import SIGNIFICANCE, t_half_width, welch_p
 from banditlb.models.oracle import OracleResult
 from banditlb.sim.result import SimResult
 from banditlb.sim.sweep import group
-
-CONFIDENCE = 0.95
-SIGNIFICANCE = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,32 +64,6 @@ class StrategySummary:
             "best": self.best,
             "near_best": self.near_best,
         }
-
-
-def t_half_width(values: Sequence[float], confidence: float = CONFIDENCE) -> float:
-    """Half the width of the t-interval for the mean of `values` (nan for fewer than two)."""
-    if len(values) < 2:
-        return math.nan
-    quantile = float(stats.t.ppf(0.5 + confidence / 2, len(values) - 1))
-    return quantile * statistics.stdev(values) / math.sqrt(len(values))
-
-
-def welch_p(a: Sequence[float], b: Sequence[float]) -> float:
-    """Welch's two-sided p-value; with no spread, 1.0 for equal means and 0.0 otherwise.
-
-    Computed from the means and variances directly (Welch–Satterthwaite degrees of freedom):
-    scipy's `ttest_ind` warns of catastrophic cancellation when two strategies score almost
-    the same on every seed, which is common on easy tiers.
-    """
-    mean_a, mean_b = statistics.fmean(a), statistics.fmean(b)
-    if len(a) < 2 or len(b) < 2:
-        return 1.0 if mean_a == mean_b else math.nan
-    var_a, var_b = statistics.variance(a) / len(a), statistics.variance(b) / len(b)
-    if var_a + var_b == 0:
-        return 1.0 if mean_a == mean_b else 0.0
-    t = (mean_a - mean_b) / math.sqrt(var_a + var_b)
-    dof = (var_a + var_b) ** 2 / (var_a**2 / (len(a) - 1) + var_b**2 / (len(b) - 1))
-    return float(2 * stats.t.sf(abs(t), dof))
 
 
 def summarize(

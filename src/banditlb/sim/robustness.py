@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from rich import box
 from rich.table import Table
 
-from banditlb.sim.report import SIGNIFICANCE, welch_p
+from banditlb.confidence import SIGNIFICANCE, welch_p
 from banditlb.sim.result import SimResult
 
 PREFERRED_REFERENCE = "planner"

@@ -2,7 +2,7 @@
 
 `Simulation.run` hands the state to one of two loops that play the game exactly alike:
 `reference_loop.run_reference` (a `Route` per request, `ServerModel.decide` per attempt; taken
-by traced runs) or `fast_loop.run_fast` (the same with its calls inlined; taken otherwise).
+by traced runs) or `fast_loop.run_fast` (the same rules, less bookkeeping; taken otherwise).
 `tests/sim/test_sim_engine.py` checks that they agree for every registered strategy, faults and
 penalties included.
 """
@@ -19,6 +19,7 @@ from banditlb.game.ledger import Ledger, Score, ServerCounts
 from banditlb.game.outcome import Outcome, OutcomeKind
 from banditlb.game.router import DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_REQUEST_DEADLINE, Router
 from banditlb.models.server import Fault, ServerModel
+from banditlb.sim.counters import SimCounters
 from banditlb.sim.fast_loop import run_fast
 from banditlb.sim.reference_loop import AttemptRecord, run_reference
 from banditlb.sim.result import SimResult
@@ -32,10 +33,9 @@ class Simulation:
     """One run: arrivals, attempts and answers on a virtual clock, scored by the referee ledger.
 
     The loops (`reference_loop.run_reference`, `fast_loop.run_fast`) read the models, router
-    and settings and write the counters below; the methods here score what they left. The
-    referee's bookkeeping is the `Ledger`'s, kept in flat per-request and per-arm counters
-    (request ids here are unique indices, so no dict keyed by id is needed); `ledger` rebuilds
-    the equivalent `Ledger`, and tests check the two agree attempt for attempt.
+    and settings and write `counters` (a `SimCounters`: the referee's bookkeeping, kept flat);
+    the methods here score what they left. `ledger` rebuilds the equivalent `Ledger`, and
+    tests check the two agree attempt for attempt.
     """
 
     def __init__(
@@ -69,27 +69,19 @@ class Simulation:
         self.request_deadline = request_deadline
         self.clock = VirtualClock()
         self.free_attempts = router.rules.free_attempts
-        self.timeouts = 0
-        self.connection_errors = 0
-        points = max(0, min(timeline_points, requests))
-        self.timeline_points = points
-        self._bucket_accepted = [0] * points
-        self._bucket_penalised = [0] * points
+        self.timeline_points = max(0, min(timeline_points, requests))
         self.trace: list[AttemptRecord] | None = [] if trace else None
-        self._timeout_outcome = Outcome(OutcomeKind.TIMEOUT, latency=attempt_timeout)
-        self._may_refuse = [
+        self.timeout_outcome = Outcome(OutcomeKind.TIMEOUT, latency=attempt_timeout)
+        """What the balancer records for an attempt that outlived `attempt_timeout`."""
+        self.may_refuse = [
             any(fault.kind in _NOT_LISTENING for fault in model.spec.faults)
             for model in self.models
         ]
-        # The referee's counts: attempts it read per request (index) and per arm.
-        n_arms = len(self.models)
-        self._counted = [0] * requests
-        self._accepted = bytearray(requests)
-        self._ok = [0] * n_arms
-        self._failed = [0] * n_arms
-        self._rate_limited = [0] * n_arms
-        self._total_attempts = 0
-        self._penalised = 0
+        """Per arm: whether the server can refuse connections (a refused or flap fault)."""
+        self.counters = SimCounters.empty(
+            requests=requests, arms=len(self.models), free_attempts=self.free_attempts
+        )
+        """The referee's counts, which the loops write and the methods below score."""
 
     def run(self) -> None:
         """Play every request to its end; the clock stops at the last answer.
@@ -105,8 +97,9 @@ class Simulation:
     def _server_counts(self) -> dict[str, ServerCounts]:
         """The referee's per-server counts, keyed by name, for servers that read an attempt."""
         servers: dict[str, ServerCounts] = {}
+        flat = self.counters
         for arm, name in enumerate(self.names):
-            ok, failed, limited = self._ok[arm], self._failed[arm], self._rate_limited[arm]
+            ok, failed, limited = flat.ok[arm], flat.failed[arm], flat.rate_limited[arm]
             if ok or failed or limited:
                 counts = servers.setdefault(name, ServerCounts())
                 counts.ok += ok
@@ -116,26 +109,26 @@ class Simulation:
 
     def score(self, penalty: float) -> Score:
         """The referee's score so far, as `Ledger.score` gives it."""
-        requests = self.requests
+        counts = self.counters
         return Score(
-            requests - self._counted.count(0),
-            self._total_attempts,
-            self._accepted.count(1),
-            self._penalised,
+            self.requests - counts.counted.count(0),
+            counts.total_attempts,
+            counts.accepted.count(1),
+            counts.penalised,
             penalty,
         )
 
     @property
     def ledger(self) -> Ledger:
         """The referee's `Ledger` for this run (request ids are the indices as text)."""
-        counted = self._counted
+        counts = self.counters
         return Ledger(
             free_attempts=self.free_attempts,
-            attempts={str(i): n for i, n in enumerate(counted) if n},
-            accepted={str(i) for i, flag in enumerate(self._accepted) if flag},
+            attempts={str(i): n for i, n in enumerate(counts.counted) if n},
+            accepted={str(i) for i, flag in enumerate(counts.accepted) if flag},
             servers=self._server_counts(),
-            total_attempts=self._total_attempts,
-            penalised=self._penalised,
+            total_attempts=counts.total_attempts,
+            penalised=counts.penalised,
         )
 
     def timeline(self) -> tuple[tuple[int, ...], tuple[float, ...]]:
@@ -143,8 +136,9 @@ class Simulation:
         penalty = self.router.rules.penalty
         points = self.timeline_points
         ends = tuple((b + 1) * self.requests // points for b in range(points))
-        accepted = itertools.accumulate(self._bucket_accepted)
-        penalised = itertools.accumulate(self._bucket_penalised)
+        per_bucket_accepted, per_bucket_penalised = self.counters.buckets(points)
+        accepted = itertools.accumulate(per_bucket_accepted)
+        penalised = itertools.accumulate(per_bucket_penalised)
         scores = tuple(a - penalty * p for a, p in zip(accepted, penalised, strict=True))
         return ends, scores
 
@@ -177,8 +171,8 @@ class Simulation:
             score=score.score,
             rate_limited=sum(c.rate_limited for c in counts if c),
             failed=sum(c.failed for c in counts if c),
-            timeouts=self.timeouts,
-            connection_errors=self.connection_errors,
+            timeouts=self.counters.timeouts,
+            connection_errors=self.counters.connection_errors,
             duration=self.clock.now(),
             arm_names=tuple(self.names),
             arm_attempts=tuple(c.ok + c.failed + c.rate_limited if c else 0 for c in counts),

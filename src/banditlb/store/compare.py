@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import math
 import sqlite3
-import statistics
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from banditlb.store.cells import Cell, RunNumbers, make_cell, rank
 from banditlb.store.rows import Run
 from banditlb.store.timeline import run_timeline
 from banditlb.store.totals import oracle_total
@@ -16,68 +16,27 @@ from banditlb.store.totals import oracle_total
 MAX_CURVE_POINTS = 200
 
 
-@dataclass(frozen=True, slots=True)
-class CompareCell:
-    """One strategy on one tier over `n` runs; `ci95` is the half-width (None for one run)."""
-
-    strategy: str
-    tier: str
-    n: int
-    run_ids: tuple[str, ...]
-    score: float
-    ci95: float | None
-    pct_oracle: float | None
-    penalised: float
-    delivered: float
-    best: bool
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def compare_runs(runs: Sequence[Run]) -> list[CompareCell]:
-    """One cell per (strategy, tier); `best` marks the highest mean score within each tier."""
+def compare_runs(runs: Sequence[Run]) -> list[Cell]:
+    """One cell per (strategy, tier) of whole-run scores; `best` marks each tier's top mean."""
     groups: dict[tuple[str, str], list[Run]] = {}
     for run in runs:
         groups.setdefault((run.strategy, run.tier), []).append(run)
-    cells = [_cell(strategy, tier, members) for (strategy, tier), members in groups.items()]
-    best: dict[str, float] = {}
-    for cell in cells:
-        best[cell.tier] = max(best.get(cell.tier, -math.inf), cell.score)
-    return sorted(
-        (
-            CompareCell(**{**cell.to_dict(), "best": cell.score == best[cell.tier]})
-            for cell in cells
-        ),
-        key=lambda c: (c.tier, -c.score, c.strategy),
-    )
+    return rank(_cell(strategy, tier, members) for (strategy, tier), members in groups.items())
 
 
-def _cell(strategy: str, tier: str, runs: list[Run]) -> CompareCell:
-    scores = [_number(run.totals, "score") for run in runs]
-    ratios = [
-        100.0 * _number(run.totals, "score") / oracle
+def _cell(strategy: str, tier: str, runs: list[Run]) -> Cell:
+    numbers = [
+        RunNumbers(
+            run_id=run.id,
+            requests=_number(run.totals, "requests"),
+            score=_number(run.totals, "score"),
+            penalised=_number(run.totals, "penalised"),
+            delivered=_number(run.totals, "delivered"),
+            oracle=oracle if (oracle := oracle_total(run.totals) or 0.0) > 0 else None,
+        )
         for run in runs
-        if (oracle := oracle_total(run.totals) or 0.0) > 0
     ]
-    n = len(runs)
-    ci = None
-    if n >= 2:
-        from scipy import stats
-
-        ci = float(stats.t.ppf(0.975, n - 1)) * statistics.stdev(scores) / math.sqrt(n)
-    return CompareCell(
-        strategy=strategy,
-        tier=tier,
-        n=n,
-        run_ids=tuple(run.id for run in runs),
-        score=statistics.fmean(scores),
-        ci95=ci,
-        pct_oracle=statistics.fmean(ratios) if len(ratios) == n else None,
-        penalised=statistics.fmean(_number(run.totals, "penalised") for run in runs),
-        delivered=statistics.fmean(_number(run.totals, "delivered") for run in runs),
-        best=False,
-    )
+    return make_cell(strategy, tier, numbers, list_runs=True)
 
 
 def _number(totals: dict[str, Any], key: str) -> float:

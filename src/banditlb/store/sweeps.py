@@ -13,12 +13,12 @@ import math
 import re
 import secrets
 import sqlite3
-import statistics
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from banditlb.errors import StoreError
+from banditlb.store.cells import Cell, make_cell, rank
 
 SWEEP_LABEL_PATTERN = r"sweep-[0-9]{8}-[0-9]{6}-[0-9a-f]{4}"
 SWEEP_LABEL_RE = re.compile(rf"^{SWEEP_LABEL_PATTERN}$")
@@ -89,29 +89,6 @@ def list_sweeps(conn: sqlite3.Connection, *, limit: int = 100) -> list[Sweep]:
 
 
 @dataclass(frozen=True, slots=True)
-class SweepCell:
-    """One strategy on one tier over `n` runs (seeds), every number per client request.
-
-    `score` is the mean score per request and `ci95` the half-width of its 95% t interval over
-    the runs (None for one run); `pct_oracle` the mean of each run's score as % of its oracle
-    bound (None unless every run has one); `penalised` and `delivered` per request.
-    """
-
-    strategy: str
-    tier: str
-    n: int
-    score: float
-    ci95: float | None
-    pct_oracle: float | None
-    penalised: float
-    delivered: float
-    best: bool
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass(frozen=True, slots=True)
 class SweepCurve:
     """Cumulative score and regret averaged over a cell's runs at the same request counts."""
 
@@ -129,7 +106,7 @@ class SweepCurve:
 @dataclass(frozen=True, slots=True)
 class SweepComparison:
     sweep: Sweep
-    cells: list[SweepCell]
+    cells: list[Cell]
     curves: list[SweepCurve]
 
     def to_dict(self) -> dict[str, Any]:
@@ -149,6 +126,7 @@ class _RunNumbers:
     oracle: float | None
     curve_requests: list[float]
     curve_score: list[float]
+    run_id: str = ""  # not read: a sweep's cells do not list their runs
 
 
 def compare_sweep(
@@ -178,13 +156,9 @@ def compare_sweep(
         numbers = _numbers(row)
         if numbers is not None:
             groups.setdefault((row["tier"], row["strategy"]), []).append(numbers)
-    cells = [_cell(strategy, tier, runs) for (tier, strategy), runs in groups.items()]
-    best: dict[str, float] = {}
-    for cell in cells:
-        best[cell.tier] = max(best.get(cell.tier, -math.inf), cell.score)
-    cells = sorted(
-        (SweepCell(**{**cell.to_dict(), "best": cell.score == best[cell.tier]}) for cell in cells),
-        key=lambda c: (c.tier, -c.score, c.strategy),
+    cells = rank(
+        make_cell(strategy, tier, runs, per_request=True)
+        for (tier, strategy), runs in groups.items()
     )
     curves = [
         _curve(strategy, tier, groups[tier, strategy], points) for tier, strategy in sorted(groups)
@@ -219,29 +193,6 @@ def _numbers(row: sqlite3.Row) -> _RunNumbers | None:
         oracle=oracle if oracle is not None and oracle > 0 else None,
         curve_requests=[float(n) for n in curve.get("requests", [])],
         curve_score=[float(x) for x in curve.get("score", [])],
-    )
-
-
-def _cell(strategy: str, tier: str, runs: list[_RunNumbers]) -> SweepCell:
-    per_request = [run.score / run.requests for run in runs]
-    n = len(runs)
-    ci = None
-    if n >= 2:
-        from scipy import stats
-
-        t = float(stats.t.ppf(0.975, n - 1))
-        ci = t * statistics.stdev(per_request) / math.sqrt(n)
-    ratios = [100.0 * run.score / run.oracle for run in runs if run.oracle is not None]
-    return SweepCell(
-        strategy=strategy,
-        tier=tier,
-        n=n,
-        score=statistics.fmean(per_request),
-        ci95=ci,
-        pct_oracle=statistics.fmean(ratios) if len(ratios) == n else None,
-        penalised=statistics.fmean(run.penalised / run.requests for run in runs),
-        delivered=statistics.fmean(run.delivered / run.requests for run in runs),
-        best=False,
     )
 
 

@@ -50,6 +50,8 @@ class AttemptAwareUCBConfig:
 class AttemptAwareUCB:
     """UCB1 with one exploration constant for early attempts and another for later ones."""
 
+    LATENCY_BLIND: ClassVar[bool] = True
+
     def __init__(self, n_arms: int, rng: random.Random, config: AttemptAwareUCBConfig) -> None:
         self._config = config
         self._ucb = UCB1(n_arms, rng, config.early_exploration)

@@ -65,6 +65,8 @@ class BalancedExplorationConfig:
 class BalancedExploration:
     """Even exploration among the arms that could still be the best per unit of resource."""
 
+    LATENCY_BLIND: ClassVar[bool] = True
+
     def __init__(self, n_arms: int, rng: random.Random, config: BalancedExplorationConfig) -> None:
         self._rng = rng
         self._budget = config.rate_limit_budget

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Protocol, runtime_checkable
 
@@ -98,6 +98,18 @@ class DeclaredLimits(Protocol):
         ...
 
 
+def latency_blind(strategy: object) -> bool:
+    """Whether `strategy`'s class declares `LATENCY_BLIND: ClassVar[bool] = True`: it never
+    reads `Outcome.latency`, so the simulator may hand it shared outcomes with latency 0.
+
+    Optional, off by default: a strategy that does not say (the planner, which reads latency)
+    gets an exact `Outcome` per attempt. A subclass inherits the promise, so one that reads
+    latency must set it back to False. `tests/strategies/test_latency_blind.py` checks that no
+    class that declares it reads `.latency`.
+    """
+    return getattr(type(strategy), "LATENCY_BLIND", False) is True
+
+
 class StrategyConfig(Protocol):
     """A frozen, validated strategy spec; `build` makes a fresh stateful policy."""
 
@@ -108,6 +120,8 @@ class StrategyConfig(Protocol):
 
 class ArmCounts:
     """Counts most strategies keep per arm; a building block, not a base class to inherit."""
+
+    __slots__ = ("failures", "pulls", "rate_limited", "successes")
 
     def __init__(self, n_arms: int) -> None:
         self.pulls = [0] * n_arms
@@ -212,107 +226,3 @@ def parameter_ranges(config_class: type) -> Mapping[str, Range]:
     """The declared ranges of a config class (`RANGES`), empty when it declares none."""
     ranges = getattr(config_class, "RANGES", None)
     return ranges if isinstance(ranges, Mapping) else {}
-
-
-TWO_PI = 2.0 * math.pi
-"""The angle range of a Box–Muller pair."""
-
-
-def gamma_constants(shape: float) -> tuple[float, float]:
-    """Marsaglia & Tsang's (d, c) for a Gamma(shape) draw with shape >= 1: d = shape - 1/3."""
-    d = shape - 1.0 / 3.0
-    return d, 1.0 / math.sqrt(9.0 * d)
-
-
-def normal(random_: Callable[[], float]) -> float:
-    """One standard normal from two uniforms (Box–Muller; the pair's other half is dropped)."""
-    return math.sqrt(-2.0 * math.log(1.0 - random_())) * math.cos(TWO_PI * random_())
-
-
-def gamma_from(random_: Callable[[], float], d: float, c: float, x: float) -> float:
-    """A Gamma(d + 1/3) draw by Marsaglia & Tsang (2000), given (d, c) and a first normal `x`.
-
-    "A simple method for generating gamma variables", ACM TOMS 26(3). Exact: a rejection
-    sampler whose squeeze accepts ~98% of first tries; a rejected try draws a fresh normal.
-    """
-    log = math.log
-    while True:
-        v = 1.0 + c * x
-        if v > 0.0:
-            v = v * v * v
-            u = 1.0 - random_()  # in (0, 1]: log(u) is finite
-            xx = x * x
-            if u < 1.0 - 0.0331 * xx * xx or log(u) < 0.5 * xx + d * (1.0 - v + log(v)):
-                return d * v
-        x = normal(random_)
-
-
-class BetaSampler:
-    """Exact Beta(a, b) draws from a seeded `random.Random`, about twice as fast as its
-    `betavariate` (same distribution, different stream).
-
-    Beta(a, b) = X / (X + Y) with X ~ Gamma(a), Y ~ Gamma(b) (Marsaglia & Tsang, one
-    Box–Muller pair feeding both); a shape below 1 is boosted: Gamma(s) = Gamma(s + 1)·U^(1/s).
-    A shape of exactly 1 (an arm with no successes, or no failures) is drawn by inversion.
-    """
-
-    __slots__ = ("_random",)
-
-    def __init__(self, rng: random.Random) -> None:
-        self._random = rng.random
-
-    def gamma(self, shape: float, x: float | None = None) -> float:
-        """A Gamma(shape, 1) draw (shape > 0); `x` is an optional first standard normal."""
-        random_ = self._random
-        if x is None:
-            x = normal(random_)
-        if shape < 1.0:
-            d, c = gamma_constants(shape + 1.0)
-            return gamma_from(random_, d, c, x) * math.pow(1.0 - random_(), 1.0 / shape)
-        d, c = gamma_constants(shape)
-        return gamma_from(random_, d, c, x)
-
-    def draw(self, a: float, b: float) -> float:
-        """One Beta(a, b) draw (a, b > 0); 0.0 when the first gamma underflows, as Python's.
-
-        For shapes >= 1 the two Marsaglia–Tsang loops of `gamma_from` are inlined (no calls
-        but math builtins): this is what makes it faster than `betavariate`.
-        """
-        random_ = self._random
-        if a == 1.0:  # Beta(1, b) by inversion: 1 - U^(1/b), U in (0, 1]
-            return 1.0 - math.pow(1.0 - random_(), 1.0 / b)
-        if b == 1.0:  # Beta(a, 1) by inversion: U^(1/a)
-            return math.pow(random_(), 1.0 / a)
-        log, sqrt = math.log, math.sqrt
-        radius = sqrt(-2.0 * log(1.0 - random_()))
-        angle = TWO_PI * random_()
-        if a < 1.0 or b < 1.0:
-            x = self.gamma(a, radius * math.cos(angle))
-            y = self.gamma(b, radius * math.sin(angle))
-            return x / (x + y) if x > 0.0 else 0.0
-        z = radius * math.cos(angle)
-        d = a - 1.0 / 3.0
-        c = 1.0 / sqrt(9.0 * d)
-        while True:
-            v = 1.0 + c * z
-            if v > 0.0:
-                v = v * v * v
-                u = 1.0 - random_()
-                zz = z * z
-                if u < 1.0 - 0.0331 * zz * zz or log(u) < 0.5 * zz + d * (1.0 - v + log(v)):
-                    break
-            z = normal(random_)
-        x = d * v
-        z = radius * math.sin(angle)
-        d = b - 1.0 / 3.0
-        c = 1.0 / sqrt(9.0 * d)
-        while True:
-            v = 1.0 + c * z
-            if v > 0.0:
-                v = v * v * v
-                u = 1.0 - random_()
-                zz = z * z
-                if u < 1.0 - 0.0331 * zz * zz or log(u) < 0.5 * zz + d * (1.0 - v + log(v)):
-                    break
-            z = normal(random_)
-        return x / (x + d * v)

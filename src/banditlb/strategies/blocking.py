@@ -49,6 +49,8 @@ class BlockingConfig:
 class Blocking:
     """Thompson sampling among arms not blocked by an exponentially growing 429 back-off."""
 
+    LATENCY_BLIND: ClassVar[bool] = True
+
     def __init__(self, n_arms: int, rng: random.Random, config: BlockingConfig) -> None:
         self._config = config
         self._thompson = Thompson(n_arms, rng, ThompsonConfig(rate_limit_is_failure=False))

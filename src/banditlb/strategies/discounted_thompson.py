@@ -21,12 +21,12 @@ from banditlb.game.outcome import Outcome, OutcomeKind
 from banditlb.strategies.base import (
     ArmCounts,
     ArmSnapshot,
-    BetaSampler,
     Range,
     check_positive,
     check_ranges,
     unit,
 )
+from banditlb.strategies.sampling import BetaSampler
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +53,8 @@ class DiscountedThompsonConfig:
 
 class DiscountedThompson:
     """Thompson sampling on geometrically discounted success and failure counts."""
+
+    LATENCY_BLIND: ClassVar[bool] = True
 
     def __init__(self, n_arms: int, rng: random.Random, config: DiscountedThompsonConfig) -> None:
         self._rng = rng

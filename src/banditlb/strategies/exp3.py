@@ -39,6 +39,8 @@ class Exp3Config:
 class Exp3:
     """Exponential-weight exploration and exploitation."""
 
+    LATENCY_BLIND: ClassVar[bool] = True
+
     def __init__(self, n_arms: int, rng: random.Random, gamma: float) -> None:
         self._rng = rng
         self.gamma = gamma

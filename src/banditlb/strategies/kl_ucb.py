@@ -87,6 +87,8 @@ class KLUCBConfig:
 class KLUCB:
     """Upper confidence bounds from the Bernoulli KL divergence."""
 
+    LATENCY_BLIND: ClassVar[bool] = True
+
     def __init__(self, n_arms: int, rng: random.Random, config: KLUCBConfig) -> None:
         self._rng = rng
         self._config = config

@@ -40,6 +40,8 @@ class MaskedThompsonConfig:
 class MaskedThompson:
     """Beta–Bernoulli Thompson sampling among arms not cooling down after a 429."""
 
+    LATENCY_BLIND: ClassVar[bool] = True
+
     def __init__(self, n_arms: int, rng: random.Random, cooldown: float) -> None:
         self.cooldown = cooldown
         self._thompson = Thompson(n_arms, rng, ThompsonConfig(rate_limit_is_failure=False))

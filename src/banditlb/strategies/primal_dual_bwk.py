@@ -74,6 +74,8 @@ class PrimalDualBwKConfig:
 class PrimalDualBwK:
     """Optimistic reward over priced pessimistic consumption, prices by multiplicative weights."""
 
+    LATENCY_BLIND: ClassVar[bool] = True
+
     def __init__(self, n_arms: int, rng: random.Random, config: PrimalDualBwKConfig) -> None:
         self._rng = rng
         self._config = config

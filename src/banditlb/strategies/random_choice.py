@@ -22,6 +22,8 @@ class RandomConfig:
 class RandomChoice:
     """Picks uniformly among the candidates; learns nothing but counts for the dashboard."""
 
+    LATENCY_BLIND: ClassVar[bool] = True
+
     def __init__(self, n_arms: int, rng: random.Random) -> None:
         self._rng = rng
         self._getrandbits = rng.getrandbits

@@ -22,6 +22,8 @@ class RoundRobinConfig:
 class RoundRobin:
     """Cycles through arms in index order; the classic non-learning balancer."""
 
+    LATENCY_BLIND: ClassVar[bool] = True
+
     def __init__(self, n_arms: int) -> None:
         self._n = n_arms
         self._next = 0

@@ -26,13 +26,13 @@ from banditlb.game.outcome import Outcome, OutcomeKind
 from banditlb.strategies.base import (
     ArmCounts,
     ArmSnapshot,
-    BetaSampler,
     Range,
     check_positive,
     check_ranges,
     count,
     seconds,
 )
+from banditlb.strategies.sampling import BetaSampler
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +63,8 @@ class SlidingWindowThompsonConfig:
 
 class SlidingWindowThompson:
     """Beta–Bernoulli Thompson sampling over each arm's most recent observations."""
+
+    LATENCY_BLIND: ClassVar[bool] = True
 
     def __init__(
         self, n_arms: int, rng: random.Random, config: SlidingWindowThompsonConfig

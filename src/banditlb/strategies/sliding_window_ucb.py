@@ -51,6 +51,8 @@ class SlidingWindowUCBConfig:
 class SlidingWindowUCB:
     """UCB over the most recent `window` attempts."""
 
+    LATENCY_BLIND: ClassVar[bool] = True
+
     def __init__(self, n_arms: int, rng: random.Random, config: SlidingWindowUCBConfig) -> None:
         self._rng = rng
         self._config = config

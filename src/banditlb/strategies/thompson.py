@@ -6,32 +6,23 @@ Each arm's success probability has a Beta(alpha, beta) posterior; choose draws o
 candidate and takes the largest. By default a 429 counts as a failed attempt, as in the blog's V4:
 the attempt was spent and nothing was accepted. `masked_thompson` (V6) treats 429s differently.
 
-`choose` is the simulator's hottest strategy code: the Beta draws are `BetaSampler`'s exact
-gamma-ratio method (Marsaglia & Tsang), inlined, with each arm's gamma constants cached and
-refreshed when `observe` changes its posterior.
+`choose` is the simulator's hottest strategy code: each Beta draw is `sampling.gamma_ratio`
+(exact, Marsaglia & Tsang) with the arm's gamma constants cached and refreshed when `observe`
+changes its posterior.
 """
 
 from __future__ import annotations
 
-import math
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from math import cos, log, sin, sqrt
 from types import MappingProxyType
 from typing import ClassVar
 
 from banditlb.game.outcome import Outcome, OutcomeKind
-from banditlb.strategies.base import (
-    TWO_PI,
-    ArmCounts,
-    ArmSnapshot,
-    BetaSampler,
-    Range,
-    check_positive,
-    check_ranges,
-    gamma_constants,
-    normal,
-)
+from banditlb.strategies.base import ArmCounts, ArmSnapshot, Range, check_positive, check_ranges
+from banditlb.strategies.sampling import TWO_PI, BetaSampler, gamma_constants, gamma_ratio
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +51,8 @@ class Thompson:
     the cached gamma constants in step.
     """
 
+    LATENCY_BLIND: ClassVar[bool] = True
+
     def __init__(self, n_arms: int, rng: random.Random, config: ThompsonConfig) -> None:
         self._rng = rng
         self._random = rng.random
@@ -79,44 +72,19 @@ class Thompson:
 
     def choose(self, now: float, candidates: Sequence[int], attempt: int) -> int:
         """The candidate with the largest Beta(alpha, beta) draw (the first, on a tie)."""
-        random_ = self._random
-        log, sqrt, cos, sin = math.log, math.sqrt, math.cos, math.sin
+        random_, draw = self._random, self._sampler.draw
         d_alpha, c_alpha = self._d_alpha, self._c_alpha
         d_beta, c_beta = self._d_beta, self._c_beta
         best_arm, best = candidates[0], -1.0
         for arm in candidates:
             d, e = d_alpha[arm], d_beta[arm]
             if d < 0.0 or e < 0.0:  # a shape below 1: the general sampler
-                value = self._sampler.draw(self.alpha[arm], self.beta[arm])
-            else:
-                # One Box–Muller pair gives each gamma's first normal; see base.gamma_from,
-                # which this inlines twice (Gamma(alpha) then Gamma(beta)).
+                value = draw(self.alpha[arm], self.beta[arm])
+            else:  # BetaSampler.draw with this arm's cached constants
                 radius = sqrt(-2.0 * log(1.0 - random_()))
                 angle = TWO_PI * random_()
-                x = radius * cos(angle)
-                c = c_alpha[arm]
-                while True:
-                    v = 1.0 + c * x
-                    if v > 0.0:
-                        v = v * v * v
-                        u = 1.0 - random_()
-                        xx = x * x
-                        if u < 1.0 - 0.0331 * xx * xx or log(u) < 0.5 * xx + d * (1.0 - v + log(v)):
-                            break
-                    x = normal(random_)
-                first = d * v
-                x = radius * sin(angle)
-                c = c_beta[arm]
-                while True:
-                    v = 1.0 + c * x
-                    if v > 0.0:
-                        v = v * v * v
-                        u = 1.0 - random_()
-                        xx = x * x
-                        if u < 1.0 - 0.0331 * xx * xx or log(u) < 0.5 * xx + e * (1.0 - v + log(v)):
-                            break
-                    x = normal(random_)
-                value = first / (first + e * v)
+                x, y = radius * cos(angle), radius * sin(angle)
+                value = gamma_ratio(random_, d, c_alpha[arm], x, e, c_beta[arm], y)
             if value > best:
                 best_arm, best = arm, value
         return best_arm

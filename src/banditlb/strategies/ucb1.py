@@ -34,6 +34,8 @@ class UCB1Config:
 class UCB1:
     """Upper confidence bound on each arm's acceptance rate."""
 
+    LATENCY_BLIND: ClassVar[bool] = True
+
     def __init__(self, n_arms: int, rng: random.Random, exploration: float) -> None:
         self._rng = rng
         self.exploration = exploration

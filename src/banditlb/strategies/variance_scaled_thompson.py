@@ -21,7 +21,8 @@ from typing import ClassVar
 
 from banditlb.errors import ConfigError
 from banditlb.game.outcome import Outcome, OutcomeKind
-from banditlb.strategies.base import ArmCounts, ArmSnapshot, BetaSampler, Range, check_ranges, unit
+from banditlb.strategies.base import ArmCounts, ArmSnapshot, Range, check_ranges, unit
+from banditlb.strategies.sampling import BetaSampler
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +49,8 @@ class VarianceScaledThompsonConfig:
 
 class VarianceScaledThompson:
     """Thompson sampling whose posterior is wider on earlier attempts."""
+
+    LATENCY_BLIND: ClassVar[bool] = True
 
     def __init__(
         self, n_arms: int, rng: random.Random, config: VarianceScaledThompsonConfig

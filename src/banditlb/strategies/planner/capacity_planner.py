@@ -46,17 +46,10 @@ from typing import ClassVar
 
 from banditlb.errors import ConfigError
 from banditlb.game.outcome import Outcome, OutcomeKind
-from banditlb.strategies.base import (
-    ArmCounts,
-    ArmSnapshot,
-    BetaSampler,
-    Range,
-    check_ranges,
-    count,
-    unit,
-)
+from banditlb.strategies.base import ArmCounts, ArmSnapshot, Range, check_ranges, count, unit
 from banditlb.strategies.planner.capacity_model import CapacityModel
 from banditlb.strategies.planner.flow_plan import FlowPlan, solve_flow_plan
+from banditlb.strategies.sampling import BetaSampler
 
 _PLAN_CACHE = 512  # solved plans kept (oldest evicted first): worlds revisit a few states
 _TIE = 1e-6  # index values closer than this are ties, broken by the plan's shares
@@ -124,6 +117,8 @@ class CapacityPlannerConfig:
 
 class CapacityPlanner:
     """Capacity-aware, attempt-aware routing from a periodically re-solved flow plan."""
+
+    LATENCY_BLIND: ClassVar[bool] = False  # sends count until answered: latency places them
 
     def __init__(self, n_arms: int, rng: random.Random, config: CapacityPlannerConfig) -> None:
         self._draw = BetaSampler(rng).draw
