@@ -160,15 +160,13 @@ class Balancer:
             self.on_attempt(arm, outcome, route.attempts)
         self.stats.attempt(arm, outcome.kind, route.attempts, outcome.latency)
         self._recorder.record(
-            AttemptRecord(
+            AttemptRecord.of(
+                outcome,
                 request_no=request_no,
                 request_id=request_id,
                 attempt=route.attempts,
                 arm=arm,
                 server=self._servers[arm],
-                kind=outcome.kind,
-                status=outcome.status,
-                latency_s=outcome.latency,
                 at=self._wall(),
             )
         )

@@ -25,7 +25,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from banditlb.game.outcome import OutcomeKind
+from banditlb.game.outcome import Outcome, OutcomeKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +41,24 @@ class AttemptRecord:
     status: int | None
     latency_s: float
     at: float
+
+    @classmethod
+    def of(
+        cls, outcome: Outcome, *, request_no: int, request_id: str, attempt: int, arm: int,
+        server: str, at: float,
+    ) -> AttemptRecord:  # fmt: skip
+        """The record of one answered attempt (the balancer's and the proxy's alike)."""
+        return cls(
+            request_no=request_no,
+            request_id=request_id,
+            attempt=attempt,
+            arm=arm,
+            server=server,
+            kind=outcome.kind,
+            status=outcome.status,
+            latency_s=outcome.latency,
+            at=at,
+        )
 
 
 @runtime_checkable

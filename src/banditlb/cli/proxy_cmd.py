@@ -12,10 +12,10 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from banditlb.access import TOKEN_ENV
 from banditlb.cli import output
+from banditlb.cli.service_options import ControlToken, Grace, LogLevel, StoreBacklog
 from banditlb.errors import ConfigError
-from banditlb.logs import LEVELS, configure_logging
+from banditlb.logs import configure_logging
 from banditlb.proxy import config as proxy_config
 from banditlb.proxy.app import ProxyApp
 from banditlb.proxy.serving import bind_both, proxy_server
@@ -38,23 +38,10 @@ def proxy(
     record: Annotated[
         bool, typer.Option(help="Record every attempt in the run store (off the request path).")
     ] = True,
-    store_backlog: Annotated[
-        int, typer.Option(help="Most recorded attempts not yet in the store.")
-    ] = MAX_BACKLOG,
-    grace: Annotated[
-        float, typer.Option(help="Seconds in-flight requests get to finish on SIGTERM.")
-    ] = 10.0,
-    control_token: Annotated[
-        str | None,
-        typer.Option(
-            help="Require Authorization: Bearer TOKEN on the admin port's /api/state, /metrics.",
-            envvar=TOKEN_ENV,
-            show_envvar=True,
-        ),
-    ] = None,
-    log_level: Annotated[
-        str, typer.Option(help=f"Log level: {', '.join(LEVELS)}. Logs are JSON on stderr.")
-    ] = "warning",
+    store_backlog: StoreBacklog = MAX_BACKLOG,
+    grace: Grace = 10.0,
+    control_token: ControlToken = None,
+    log_level: LogLevel = "warning",
 ) -> None:
     """Forward any request to the config's upstreams; retry only when safe; learn who to trust."""
     try:

@@ -12,16 +12,16 @@ from typing import Annotated
 
 import typer
 
-from banditlb.access import TOKEN_ENV
 from banditlb.balancer.app import begin_shutdown, create_app, state_document
 from banditlb.balancer.recording import Recorder
 from banditlb.balancer.serving import bind, uvicorn_server
 from banditlb.balancer.settings import BalancerSettings
 from banditlb.cli.options import parse_params, parse_upstreams, tier_upstreams
+from banditlb.cli.service_options import ControlToken, Grace, LogLevel, StoreBacklog
 from banditlb.dashboard import dashboard_routes
 from banditlb.errors import ConfigError
 from banditlb.game.router import DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_MAX_HOLD, DEFAULT_REQUEST_DEADLINE
-from banditlb.logs import LEVELS, configure_logging
+from banditlb.logs import configure_logging
 from banditlb.models.spec import Scenario
 from banditlb.scenarios import files as scenario_files
 from banditlb.shared_state import (
@@ -77,9 +77,7 @@ def serve(
     max_in_flight: Annotated[
         int, typer.Option(help="Client requests served at once; beyond it 503 + Retry-After.")
     ] = 1024,
-    grace: Annotated[
-        float, typer.Option(help="Seconds in-flight requests get to finish on SIGTERM.")
-    ] = 10.0,
+    grace: Grace = 10.0,
     db: Annotated[
         Path | None,
         typer.Option(help="Run store (SQLite) to record into and to show on the dashboard."),
@@ -87,24 +85,9 @@ def serve(
     record: Annotated[
         bool, typer.Option(help="Record every attempt in the run store (off the request path).")
     ] = True,
-    store_backlog: Annotated[
-        int,
-        typer.Option(
-            help="Most recorded attempts not yet in the store (what a crash can lose); "
-            "beyond it new requests get 503 + Retry-After."
-        ),
-    ] = MAX_BACKLOG,
-    control_token: Annotated[
-        str | None,
-        typer.Option(
-            help="Require Authorization: Bearer TOKEN on /api/state and /metrics.",
-            envvar=TOKEN_ENV,
-            show_envvar=True,
-        ),
-    ] = None,
-    log_level: Annotated[
-        str, typer.Option(help=f"Log level: {', '.join(LEVELS)}. Logs are JSON on stderr.")
-    ] = "warning",
+    store_backlog: StoreBacklog = MAX_BACKLOG,
+    control_token: ControlToken = None,
+    log_level: LogLevel = "warning",
     state: Annotated[
         str | None,
         typer.Option(

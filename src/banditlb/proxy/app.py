@@ -44,6 +44,7 @@ from banditlb.balancer.stats import LiveStats
 from banditlb.dashboard import dashboard_routes
 from banditlb.game.clock import Clock, WallClock
 from banditlb.game.router import RetryRules, Router
+from banditlb.json_errors import error_response
 from banditlb.proxy.engine import ProxyEngine
 from banditlb.proxy.latency import FasterAmongEquals, LatencyTable
 from banditlb.proxy.relay import answer_json
@@ -240,7 +241,7 @@ class ProxyApp:
 
     async def _readyz(self, request: Request) -> JSONResponse:
         if self.state is None:
-            return JSONResponse({"error": "not ready: the proxy is not started"}, status_code=503)
+            return error_response(503, "not ready: the proxy is not started")
         return JSONResponse(
             {
                 "status": "ready",

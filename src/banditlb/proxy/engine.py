@@ -321,15 +321,13 @@ class ProxyEngine:
         route.record(arm, outcome, self._clock.now())
         self.stats.attempt(arm, outcome.kind, route.attempts, outcome.latency)
         self._recorder.record(
-            AttemptRecord(
+            AttemptRecord.of(
+                outcome,
                 request_no=request_no,
                 request_id=request_id,
                 attempt=route.attempts,
                 arm=arm,
                 server=self._names[arm],
-                kind=outcome.kind,
-                status=outcome.status,
-                latency_s=outcome.latency,
                 at=self._wall(),
             )
         )

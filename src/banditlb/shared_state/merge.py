@@ -19,10 +19,7 @@ def apply_peer(
     router: Router, arm: int, outcome: Outcome, attempt: int, *, answered_at: float, now: float
 ) -> None:
     """Teach `router` and its strategy one answer another replica got from `arm`."""
-    retry_after = outcome.retry_after
-    if retry_after is not None and retry_after > 0:
-        blocked = router.blocked_until
-        blocked[arm] = max(blocked[arm], answered_at + retry_after)
+    router.block(arm, answered_at, outcome.retry_after)  # through Blocks: its cache follows
     strategy: Strategy = router.strategy
     if isinstance(strategy, PeerAware):
         strategy.observe_peer(arm, outcome, now, attempt, answered_at)
@@ -40,12 +37,10 @@ def peer_applier(router: Router) -> PeerApplier:
     strategy: Strategy = router.strategy
     observe_peer = strategy.observe_peer if isinstance(strategy, PeerAware) else None
     observe = strategy.observe
-    blocked = router.blocked_until
+    block = router.block
 
     def apply(arm: int, outcome: Outcome, attempt: int, answered_at: float, now: float) -> None:
-        retry_after = outcome.retry_after
-        if retry_after is not None and retry_after > 0:
-            blocked[arm] = max(blocked[arm], answered_at + retry_after)
+        block(arm, answered_at, outcome.retry_after)
         if observe_peer is not None:
             observe_peer(arm, outcome, now, attempt, answered_at)
         else:
