@@ -170,3 +170,14 @@ def test_error_drift_moves_the_error_rate_with_time() -> None:
     assert [drifting.error_rate_at(t) for t in (0.0, 1.0, 3.0)] == [0.5, 1.0, 0.0]
     wide = spec(error_rate=0.9, error_drift=DriftSpec(amplitude=0.5, period=4.0, phase=0.0))
     assert wide.error_rate_at(1.0) == 1.0  # 1.4 clamped
+
+
+def test_a_server_models_limiter_cannot_be_replaced_after_construction() -> None:
+    """`decide` is built around the spec's limiter, so replacing it would silently be ignored:
+    the attribute is read-only."""
+    model = ServerModel(
+        dataclasses.replace(BASE, limits=(LimitSpec("fixed_window", (("limit", 1),)),)), 0
+    )
+    assert model.limiter is not None
+    with pytest.raises(AttributeError):
+        model.limiter = None  # type: ignore[misc]

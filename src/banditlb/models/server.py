@@ -109,17 +109,23 @@ class ServerModel:
 
     def __init__(self, spec: ServerSpec, seed: int) -> None:
         self.spec = spec
-        self.limiter: RateLimiter | None = spec.build_limiter()
+        self._limiter: RateLimiter | None = spec.build_limiter()
         self._outcomes = random.Random(f"{seed}/{spec.name}/outcome")
         self._latency = random.Random(f"{seed}/{spec.name}/latency")
         self._faults = random.Random(f"{seed}/{spec.name}/fault")
         self._hint = HINTS[spec.retry_after]
         self._fields = spec.rate_limit_headers
-        self.advertises = self.limiter is not None and self._fields != "none"
+        self.advertises = self._limiter is not None and self._fields != "none"
         """Whether answers carry rate-limit fields (then ask `advertised(now)` after `decide`)."""
         self.decide: Decide = self._decider()
         """`handle`'s answer as a plain (status, latency, retry_after, fault) tuple (see
         `_decider`): the simulator calls it once per attempt, so no `Reply` is built."""
+
+    @property
+    def limiter(self) -> RateLimiter | None:
+        """The spec's limiter, fixed at construction: `decide` is built around it, so it is
+        read-only (a replaced limiter would be ignored by the simulator's hot path)."""
+        return self._limiter
 
     @property
     def name(self) -> str:
@@ -150,7 +156,7 @@ class ServerModel:
 
     def advertised(self, now: float) -> Quota | None:
         """The rate-limit fields' values right after a decision at `now` (None: none sent)."""
-        limiter = self.limiter
+        limiter = self._limiter
         if limiter is None or self._fields == "none":
             return None
         return advertise(limiter.quota(now), self._fields)
@@ -169,7 +175,7 @@ class ServerModel:
         low, high = mean - jitter, mean + jitter
         span = high - low  # random.uniform(low, high), term for term
         has_faults, slow_kind = bool(spec.faults), Fault.SLOW
-        refusal = None if self.limiter is None else self.limiter.refusal
+        refusal = None if self._limiter is None else self._limiter.refusal
         drifting = spec.error_rate_at if spec.error_drift is not None else None
         error_rate, error_status = spec.error_rate, spec.error_status
         outcome_random = self._outcomes.random
@@ -200,4 +206,4 @@ class ServerModel:
 
     def capacity(self, now: float) -> float:
         """Sustained admitted requests per second at `now` (inf when unlimited)."""
-        return float("inf") if self.limiter is None else self.limiter.capacity(now)
+        return float("inf") if self._limiter is None else self._limiter.capacity(now)
