@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import math
 import tomllib
-from collections.abc import Mapping, Set
+from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
@@ -54,6 +54,7 @@ from banditlb.models.spec import (
     Scenario,
     ServerSpec,
 )
+from banditlb.toml_fields import FieldChecks
 
 _LIMIT_PARAMS: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]] = MappingProxyType(
     {
@@ -95,26 +96,11 @@ _TOP_KEYS = frozenset({"name", "seed", "rate", "description", "servers"})
 _FAULT_KEYS = frozenset({"kind", "start", "end", "probability", "delay", "period", "down"})
 
 
-class _Checker:
-    """Carries the source name so each rule reads as one line."""
-
-    def __init__(self, source: str) -> None:
-        self.source = source
+class _Checker(FieldChecks):
+    """The scenario format's checks: the shared field rules plus its own kinds."""
 
     def fail(self, field: str, rule: str) -> ScenarioError:
         return ScenarioError(self.source, field, rule)
-
-    def table(self, value: Any, field: str) -> dict[str, Any]:
-        if not isinstance(value, dict):
-            raise self.fail(field, "must be a table")
-        return value
-
-    def keys(self, table: dict[str, Any], allowed: Set[str], field: str) -> None:
-        unknown = sorted(set(table) - allowed)
-        if unknown:
-            raise self.fail(
-                f"{field}.{unknown[0]}", f"unknown field; allowed: {', '.join(sorted(allowed))}"
-            )
 
     def number(
         self,
@@ -138,33 +124,6 @@ class _Checker:
             bound = f"{'>' if low_open else '>='} {low}" if value <= low else f"<= {high}"
             raise self.fail(f"{field}.{key}", f"must be {bound}, got {value!r}")
         return float(value)
-
-    def integer(
-        self,
-        table: dict[str, Any],
-        key: str,
-        field: str,
-        *,
-        default: int | None = None,
-        low: int = 0,
-        high: int = 2**63,
-    ) -> int:
-        if key not in table:
-            if default is None:
-                raise self.fail(f"{field}.{key}", "is required")
-            return default
-        value = table[key]
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise self.fail(f"{field}.{key}", f"must be an integer, got {value!r}")
-        if not low <= value <= high:
-            raise self.fail(f"{field}.{key}", f"must be between {low} and {high}, got {value!r}")
-        return value
-
-    def text(self, table: dict[str, Any], key: str, field: str, default: str | None = None) -> str:
-        value = table.get(key, default)
-        if not isinstance(value, str) or not value:
-            raise self.fail(f"{field}.{key}", "is required and must be a non-empty string")
-        return value
 
     def segments(self, raw: Any, field: str) -> tuple[tuple[float, float], ...]:
         """A piecewise schedule: [[start, rate], ...], starts rising from 0, rates >= 0."""

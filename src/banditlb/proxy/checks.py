@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 import math
 import re
-from collections.abc import Mapping, Set
+from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,6 +18,7 @@ from banditlb.errors import ConfigError
 from banditlb.game.outcome import OutcomeKind
 from banditlb.game.router import RetryRules
 from banditlb.proxy.spec import DeclaredLimit, RouteSpec, Secret, StatusRules, UpstreamSpec
+from banditlb.toml_fields import FieldChecks
 
 _UPSTREAM = frozenset(
     {"name", "url", "headers", "connect_timeout", "timeout", "read_timeout", "limit"}
@@ -54,28 +55,12 @@ _DEFAULT_LISTS: Mapping[str, tuple[Any, ...]] = MappingProxyType(
 )
 
 
-class Checker:
+class Checker(FieldChecks):
     """Carries the file name so every rule reads as one line: `FILE: FIELD: RULE`."""
 
     def __init__(self, source: str, env: Mapping[str, str]) -> None:
-        self.source = source
+        super().__init__(source)
         self.env = env
-
-    def fail(self, field: str, rule: str) -> ConfigError:
-        return ConfigError(f"{self.source}: {field}: {rule}")
-
-    def table(self, value: Any, field: str, allowed: Set[str] | None) -> dict[str, Any]:
-        """`value` as a table whose keys are all in `allowed` (None: any key)."""
-        if not isinstance(value, dict):
-            raise self.fail(field, "must be a table")
-        if allowed is None:
-            return value
-        unknown = sorted(set(value) - set(allowed))
-        if unknown:
-            raise self.fail(
-                f"{field}.{unknown[0]}", f"unknown field; allowed: {', '.join(sorted(allowed))}"
-            )
-        return value
 
     def number(
         self, table: dict[str, Any], key: str, field: str, default: float, *, low: float = 0.0,
@@ -92,22 +77,6 @@ class Checker:
             bound = f"{'>' if low_open else '>='} {low:g}" if value <= low else f"<= {high:g}"
             raise self.fail(f"{field}.{key}", f"must be {bound}, got {value!r}")
         return float(value)
-
-    def integer(
-        self, table: dict[str, Any], key: str, field: str, default: int, *, low: int, high: int
-    ) -> int:
-        value = table.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise self.fail(f"{field}.{key}", f"must be an integer, got {value!r}")
-        if not low <= value <= high:
-            raise self.fail(f"{field}.{key}", f"must be between {low} and {high}, got {value!r}")
-        return value
-
-    def text(self, table: dict[str, Any], key: str, field: str, default: str | None = None) -> str:
-        value = table.get(key, default)
-        if not isinstance(value, str) or not value:
-            raise self.fail(f"{field}.{key}", "is required and must be a non-empty string")
-        return value
 
     def boolean(self, table: dict[str, Any], key: str, field: str) -> bool:
         value = table.get(key, False)
@@ -155,7 +124,7 @@ class Checker:
             where = f"{field}.limit"
             spec = self.table(table["limit"], where, {"requests", "window"})
             limit = DeclaredLimit(
-                requests=self.integer(spec, "requests", where, 0, low=1, high=10**9),
+                requests=self.integer(spec, "requests", where, default=0, low=1, high=10**9),
                 window=self.number(spec, "window", where, 1.0, high=86_400.0),
             )
         return UpstreamSpec(
@@ -239,8 +208,8 @@ class Checker:
             raise self.fail(
                 f"{field}.methods", f"must be an array of method names, got {methods_raw!r}"
             )
-        free = self.integer(table, "attempts", field, 3, low=1, high=100)
-        max_attempts = self.integer(table, "max_attempts", field, free, low=1, high=1000)
+        free = self.integer(table, "attempts", field, default=3, low=1, high=100)
+        max_attempts = self.integer(table, "max_attempts", field, default=free, low=1, high=1000)
         penalty = self.number(table, "penalty", field, 1.0, low=0.0, low_open=False)
         max_hold = self.number(table, "max_hold", field, 1.0, low=0.0, high=60.0, low_open=False)
         try:

@@ -163,12 +163,16 @@ def _strategy(check: Checker, strategy: dict[str, Any]) -> tuple[str, dict[str, 
         make_config(name, params)
     except BanditLBError as exc:
         raise check.fail("strategy", str(exc)) from None
-    return name, dict(params), check.integer(strategy, "seed", "strategy", 0, low=0, high=2**63 - 1)
+    return (
+        name,
+        dict(params),
+        check.integer(strategy, "seed", "strategy", default=0, low=0, high=2**63 - 1),
+    )
 
 
 def _listen(check: Checker, listen: dict[str, Any]) -> dict[str, Any]:
-    port = check.integer(listen, "port", "listen", 8080, low=0, high=65535)
-    admin_port = check.integer(listen, "admin_port", "listen", 8081, low=0, high=65535)
+    port = check.integer(listen, "port", "listen", default=8080, low=0, high=65535)
+    admin_port = check.integer(listen, "admin_port", "listen", default=8081, low=0, high=65535)
     if port != 0 and port == admin_port:
         raise check.fail("listen.admin_port", f"must differ from listen.port ({port})")
     return {
@@ -177,9 +181,11 @@ def _listen(check: Checker, listen: dict[str, Any]) -> dict[str, Any]:
         "admin_host": check.text(listen, "admin_host", "listen", "127.0.0.1"),
         "admin_port": admin_port,
         "buffer_limit": check.integer(
-            listen, "buffer_limit", "listen", DEFAULT_BUFFER_LIMIT, low=0, high=1 << 30
+            listen, "buffer_limit", "listen", default=DEFAULT_BUFFER_LIMIT, low=0, high=1 << 30
         ),
-        "max_in_flight": check.integer(listen, "max_in_flight", "listen", 1024, low=1, high=10**6),
+        "max_in_flight": check.integer(
+            listen, "max_in_flight", "listen", default=1024, low=1, high=10**6
+        ),
     }
 
 
