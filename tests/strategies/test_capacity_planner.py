@@ -327,6 +327,31 @@ def test_planner_follows_the_plan_per_attempt_number() -> None:
     assert policy.choose(5.0, [0, 1], 2) == 0
 
 
+def test_the_last_attempt_waits_for_the_plan_s_server_not_a_substitute() -> None:
+    """The plan saves the reliable, capped server for retries; when it is full, attempt 2
+    takes the roomy flaky one at once, but attempt 3 (the id's last) waits for the slot."""
+    policy = CapacityPlannerConfig(explore_attempts=0).build(2, random.Random(0))
+    for step in range(50):
+        t = step * 0.1
+        policy.choose(t, [0, 1], 1)  # feeds the arrival-rate estimate (10/s)
+        policy.observe(0, OK if step % 10 else FAIL, t, 1)
+        policy.observe(1, OK if step % 2 else FAIL, t, 1)
+    caps = policy.capacity
+    caps.cap[0] = 5.0
+    caps.rate[0] = 5.0
+    caps.next_at[0] = 0.0
+    caps.sends[0].clear()
+    caps.sends[0].extend([4.2, 4.4, 4.6, 4.8, 4.9])  # arm 0 is full until 5.2
+    caps.probe_at[0] = math.inf
+    policy._planned_at = -math.inf  # force a fresh plan
+    assert policy.hold(5.0, [0, 1], 2) == 0.0
+    assert policy.plan.rates[2][0] > 0.0
+    assert policy.plan.rates[2][1] == 0.0
+    assert policy.hold(5.0, [0, 1], 3) == pytest.approx(0.2)
+    assert policy.hold(5.2, [0, 1], 3) == 0.0
+    assert policy.choose(5.2, [0, 1], 3) == 0
+
+
 def test_planner_exact_choices_for_seed() -> None:
     """A fixed seed and script give exactly these choices: Thompson draws find the good arm."""
     policy = CapacityPlannerConfig().build(3, random.Random(4))
