@@ -6,6 +6,8 @@ import math
 import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from banditlb.errors import ConfigError
 from banditlb.game.outcome import Outcome, OutcomeKind, Quota
@@ -397,7 +399,8 @@ def test_answers_out_of_order_keep_the_lowest_remaining_of_a_window() -> None:
     """Within one quota window a late answer with more `remaining` (sent earlier) is stale."""
     caps = model()
     caps.record(0, Outcome(OutcomeKind.ACCEPTED, 200, quota=Quota(remaining=0, reset=2.0)), 1.0)
-    caps.record(0, Outcome(OutcomeKind.ACCEPTED, 200, quota=Quota(remaining=2, reset=2.0)), 1.01)
+    late = Outcome(OutcomeKind.ACCEPTED, 200, latency=0.5, quota=Quota(remaining=2, reset=2.0))
+    caps.record(0, late, 1.01)  # sent at 0.51, before the send behind the reading of 1.0
     assert not caps.has_room(0, 1.5)
     assert caps.surely_full(0, 1.5)
     assert caps.has_room(0, 3.0)  # the window reset
@@ -422,3 +425,106 @@ def test_fallback_avoids_servers_that_said_they_are_full() -> None:
         policy.observe(1, OK, t, 1)
     policy.observe(1, LIMITED, 0.2, 1)  # learned cap 2: full until 1.0
     assert policy.choose(0.3, [0, 1], 1) == 1
+
+
+def quota_answer(
+    remaining: int,
+    reset: float,
+    *,
+    limit: int = 5,
+    window: float | None = 1.0,
+    refused: bool = False,
+    latency: float = 0.0,
+) -> Outcome:
+    kind, status = (OutcomeKind.RATE_LIMITED, 429) if refused else (OutcomeKind.ACCEPTED, 200)
+    return Outcome(kind, status, latency=latency, quota=Quota(remaining, reset, limit, window))
+
+
+def test_a_quota_that_shows_a_refill_is_modelled_as_refilling() -> None:
+    """A later send's reading with more left before the reset: a bucket-like quota, which
+    gives back one send every window / limit seconds instead of only at its reset."""
+    caps = model()
+    caps.record(0, quota_answer(0, 1.0), 0.0)  # empty; "full again in 1 s"
+    assert not caps.has_room(0, 0.3)  # nothing shows it refills yet: wait for the reset
+    caps.record(0, quota_answer(1, 1.0), 0.5)  # a send at 0.5 found one more: it refills
+    assert caps.quotas.refills[0]
+    caps.sending(0, 0.5)
+    caps.record(0, quota_answer(0, 1.0), 0.5)
+    assert not caps.has_room(0, 0.6)
+    assert caps.room_at(0, 0.6) == pytest.approx(0.7)  # one send per 1 s / 5
+    assert caps.has_room(0, 0.7)
+    assert caps.quotas.remaining(0, 0.95) == 2
+
+
+def test_a_counting_down_quota_still_waits_for_its_reset() -> None:
+    """Readings that only fall (a fixed window) never count as a refill."""
+    caps = model()
+    for t, left in ((0.0, 2), (0.1, 1), (0.2, 0)):
+        caps.record(0, quota_answer(left, 1.0 - t, limit=3), t)
+    assert not caps.quotas.refills[0]
+    assert not caps.has_room(0, 0.9)
+    assert caps.room_at(0, 0.5) == pytest.approx(1.0)
+
+
+def test_a_429_on_a_send_made_on_modelled_refill_stops_trusting_it() -> None:
+    """A fixed window whose whole-second reset made its roll look like a refill: the first
+    send the refill model lets through is refused, and the model waits for resets again."""
+    caps = model()
+    caps.record(0, quota_answer(0, 2.0), 0.0)
+    caps.record(0, quota_answer(1, 2.0), 1.0)  # looks like a refill
+    caps.sending(0, 1.0)
+    caps.record(0, quota_answer(0, 1.0), 1.0)
+    assert caps.quotas.refills[0]
+    assert caps.has_room(0, 1.2)  # on credit: one send per 0.2 s
+    caps.sending(0, 1.2)
+    caps.record(0, quota_answer(0, 1.0, refused=True, latency=0.05), 1.25)  # the 1.2 send
+    assert not caps.quotas.refills[0]
+    assert not caps.has_room(0, 1.6)
+
+
+def test_a_whole_quota_in_flight_waits_for_answers() -> None:
+    """Refill cannot make room past the limit: with `limit` sends in flight only an answer
+    can, so room_at is later than now whenever has_room says no."""
+    caps = model()
+    caps.record(0, quota_answer(0, 1.0, limit=2), 0.0)
+    caps.record(0, quota_answer(1, 1.0, limit=2), 0.4)  # refills
+    for _ in range(2):
+        caps.sending(0, 0.5)
+    for now in (0.5, 2.0, 9.0):
+        assert not caps.has_room(0, now) or caps.quotas.reset_at[0] <= now
+    assert caps.room_at(0, 1.0) > 1.0
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.floats(0.0, 2.0),
+            st.integers(0, 6),
+            st.floats(0.0, 3.0),
+            st.booleans(),
+            st.booleans(),
+            st.integers(0, 3),
+        ),
+        min_size=1,
+        max_size=12,
+    ),
+    st.floats(0.0, 4.0),
+)
+def test_room_at_and_has_room_agree_for_advertised_quotas(
+    steps: list[tuple[float, int, float, bool, bool, int]], probe: float
+) -> None:
+    """For any readings and sends: has_room(now) exactly when room_at(now) is now, and at
+    room_at there is room (answers in flight aside)."""
+    caps = model()
+    now = 0.0
+    for gap, left, reset, refused, with_window, sends in steps:
+        now += gap
+        caps.record(
+            0, quota_answer(left, reset, window=1.0 if with_window else None, refused=refused), now
+        )
+        for _ in range(sends):
+            if caps.has_room(0, now):
+                caps.sending(0, now)
+    at = now + probe
+    assert caps.has_room(0, at) == (caps.room_at(0, at) <= at)

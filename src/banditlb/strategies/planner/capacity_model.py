@@ -25,9 +25,11 @@ and burst at least K; K is learned from what the server did, not from what it is
   wants, after `probe_interval` seconds; the interval doubles after a refused probe (or a raise
   undone by a 429 within `raise_trial` seconds; up to `max_probe_interval`) and halves after an
   admitted one.
-- RateLimit fields (`Outcome.quota`), when a server sends them, are taken as exact and replace
-  the learned cap and pace: a send while the last `remaining`, less the sends in flight, is
-  above 0, or once `reset` has passed; a 429 from such a server waits for its `reset`.
+- RateLimit fields (`Outcome.quota`), when a server sends them, replace the learned cap and
+  pace (`advertised_quota.py`): a send while the latest reading's `remaining`, less the sends
+  in flight, is above 0, or once `reset` has passed; for a quota that has shown it refills
+  (a bucket, a sliding log, a concurrency limit) also one send per window / limit seconds
+  after the reading. A 429 from such a server waits for its reset (refilling: one interval).
 - The capacity the flow plan uses (`capacity`) is the advertised limit per window when a
   server sends RateLimit fields, else K / window and r, but never less than the admitted
   sends per second over the last `horizon` seconds (what the server has shown it takes).
@@ -43,6 +45,7 @@ from collections import deque
 from collections.abc import Sequence
 
 from banditlb.game.outcome import Outcome
+from banditlb.strategies.planner.advertised_quota import AdvertisedQuotas
 
 _EPS = 1e-9
 _STARVED_FOR = 1.0  # seconds after the plan last wanted more during which the pace grows
@@ -95,10 +98,7 @@ class CapacityModel:
         self.blocked_until = [0.0] * n_arms  # outage, back-off or exhausted quota
         self.refused_run = [0] * n_arms  # 429s in a row
         self.raised_at = [-math.inf] * n_arms
-        self.quota_left: list[int | None] = [None] * n_arms  # advertised remaining, if any
-        self.quota_reset_at = [0.0] * n_arms
-        self.quota_limit: list[int | None] = [None] * n_arms
-        self.quota_window = [0.0] * n_arms  # advertised window, else the longest reset seen
+        self.quotas = AdvertisedQuotas(n_arms)
         self.cap_before = [0.0] * n_arms  # the cap before the last lowering, to undo it
 
     # ---- room ------------------------------------------------------------------------------
@@ -115,7 +115,7 @@ class CapacityModel:
         """Whether one more send at `now` stays within the arm's cap (and it is not blocked)."""
         if self.blocked_until[arm] > now:
             return False
-        left = self._quota_left(arm, now)
+        left = self.quotas.remaining(arm, now)
         if left is not None:
             return left - self.in_flight[arm] > 0
         if self.next_at[arm] > now:
@@ -125,13 +125,9 @@ class CapacityModel:
 
     def room_at(self, arm: int, now: float) -> float:
         """The earliest time from `now` on when one more send stays within the arm's cap."""
-        left = self._quota_left(arm, now)
-        if left is not None:
+        if self.quotas.advertised(arm):
             start = max(now, self.blocked_until[arm])
-            if left - self.in_flight[arm] > 0:
-                return start
-            reset = self.quota_reset_at[arm]
-            return max(start, reset if reset > now else now + _ANSWER_WAIT)
+            return self.quotas.room_at(arm, start, self.in_flight[arm])
         start = max(now, self.blocked_until[arm], self.next_at[arm])
         cap = self.cap[arm]
         if cap == math.inf:
@@ -150,28 +146,17 @@ class CapacityModel:
         Retry-After, an exhausted quota), not merely our learned cap."""
         if self.blocked_until[arm] > now:
             return True
-        left = self._quota_left(arm, now)
+        left = self.quotas.remaining(arm, now)
         return left is not None and left - self.in_flight[arm] <= 0
-
-    def _quota_left(self, arm: int, now: float) -> int | None:
-        """Sends the server's advertised quota has left at `now` (None: it advertises none).
-
-        After its reset, the limit it advertised (one send when it gave none): held requests
-        that wake together at a reset must not all go at once."""
-        left = self.quota_left[arm]
-        if left is None or now < self.quota_reset_at[arm]:
-            return left
-        limit = self.quota_limit[arm]
-        return 1 if limit is None else max(1, limit)
 
     def capacity(self, arm: int, now: float) -> float:
         """Planned capacity in sends per second: 0 while blocked, inf while never refused.
 
         An advertised quota gives it outright: its limit per window (the window advertised,
         else the longest reset seen, which a window's reset never exceeds)."""
-        limit, window = self.quota_limit[arm], self.quota_window[arm]
-        if limit is not None and window > 0.0:
-            return limit / window
+        advertised = self.quotas.capacity(arm)
+        if advertised is not None:
+            return advertised
         measured = self.throughput(arm, now)
         if self.blocked_until[arm] > now:
             return measured
@@ -227,6 +212,8 @@ class CapacityModel:
     def sending(self, arm: int, now: float) -> None:
         """A send to `arm` leaves now: until its answer it counts against the arm's room,
         and it takes one interval of the pace."""
+        if self.quotas.advertised(arm):
+            self.quotas.sending(arm, now, self.in_flight[arm])
         self.in_flight[arm] += 1
         self.last_sent[arm] = now
         rate = self.rate[arm]
@@ -253,20 +240,11 @@ class CapacityModel:
             probing = beyond = False
         quota = outcome.quota
         if quota is not None:  # advertised: exact, nothing to learn
-            left = self.quota_left[arm]
-            if left is not None and now < self.quota_reset_at[arm]:
-                # the same window: answers may arrive out of order, the lowest count is latest
-                self.quota_left[arm] = min(left, quota.remaining)
-                self.quota_reset_at[arm] = min(self.quota_reset_at[arm], now + quota.reset)
-            else:
-                self.quota_left[arm] = quota.remaining
-                self.quota_reset_at[arm] = now + quota.reset
-            self.quota_limit[arm] = quota.limit
-            self.quota_window[arm] = quota.window or max(self.quota_window[arm], quota.reset)
+            quotas = self.quotas
+            quotas.record(arm, quota, sent_at, now, refused=outcome.rate_limited)
             if outcome.rate_limited:
-                self.blocked_until[arm] = max(
-                    self.blocked_until[arm], now + max(quota.reset, outcome.retry_after or 0.0)
-                )
+                wait = max(quotas.wait_after_refusal(arm, quota), outcome.retry_after or 0.0)
+                self.blocked_until[arm] = max(self.blocked_until[arm], now + wait)
             return
         if outcome.rate_limited:
             if beyond and (outcome.retry_after or 0.0) <= self.outage_after:

@@ -1,0 +1,139 @@
+"""What servers say about their own quota (RateLimit / X-RateLimit fields), per server.
+
+A reading is `remaining` sends at the moment the server answered one of ours, and the seconds
+to `reset` (whole seconds on the wire, rounded up). How `remaining` moves between readings
+depends on the limiter behind it, which the fields do not name:
+
+- a fixed window only counts down until its reset, so the lowest reading of a window is the
+  latest (answers may arrive out of order) and nothing comes back before the reset;
+- a token bucket, GCRA, sliding log or a concurrency limit refills as it goes: a reading from
+  a later send can show *more* left than an earlier one. Once a server has done that, its
+  quota is modelled as refilling one send every window / limit seconds from the reading on,
+  instead of waiting for a reset that means "full again" (a bucket refilling at 5 per second
+  says "reset: 1" when empty, though a send fits after 0.2 s).
+
+Readings are ordered by when their send left (answer time minus latency), so a slow answer
+to an earlier send never overrides a later one.
+"""
+
+from __future__ import annotations
+
+import math
+
+from banditlb.game.outcome import Quota
+
+_EPS = 1e-9
+_SEND_SLOP = 0.02  # seconds: a send time seen from its answer vs our decision time
+_ANSWER_WAIT = 0.01  # seconds to wait when only answers still in flight can free room
+
+
+class AdvertisedQuotas:
+    """The latest quota reading of every server that sends one, and how it refills."""
+
+    def __init__(self, n_arms: int) -> None:
+        self.left: list[int | None] = [None] * n_arms  # remaining at the reading; None: no fields
+        self.reset_at = [0.0] * n_arms
+        self.read_at = [0.0] * n_arms  # when the reading in force arrived
+        self.sent_at = [-math.inf] * n_arms  # when the send it answered left
+        self.limit: list[int | None] = [None] * n_arms
+        self.window = [0.0] * n_arms  # advertised window, else the longest reset seen
+        self.refills = [False] * n_arms  # a later reading once showed more left
+        self.credit_sent_at = [-math.inf] * n_arms  # the last send made on modelled refill
+
+    def advertised(self, arm: int) -> bool:
+        return self.left[arm] is not None
+
+    def sending(self, arm: int, now: float, in_flight: int) -> None:
+        """A send leaves now; note it if only the modelled refill made room for it."""
+        reading = self.left[arm]
+        on_credit = reading is not None and reading - in_flight <= 0
+        if self.refills[arm] and on_credit and now < self.reset_at[arm]:
+            self.credit_sent_at[arm] = now
+
+    def record(
+        self, arm: int, quota: Quota, sent_at: float, now: float, *, refused: bool = False
+    ) -> None:
+        """One reading, from the answer (arriving at `now`) to a send made at `sent_at`.
+
+        A 429 to a send made on the modelled refill means the quota does not
+        refill that way (a fixed window whose whole-second reset made a roll look early):
+        back to waiting for resets until a reading shows a refill again.
+        """
+        if refused and abs(sent_at - self.credit_sent_at[arm]) < _SEND_SLOP:
+            self.refills[arm] = False
+        left = self.left[arm]
+        if left is not None and now < self.reset_at[arm]:  # the same window
+            if sent_at < self.sent_at[arm]:  # overtaken by a later send's answer
+                self.left[arm] = min(left, quota.remaining)
+                self.reset_at[arm] = min(self.reset_at[arm], now + quota.reset)
+                self._limits(arm, quota)
+                return
+            if quota.remaining > (self.remaining(arm, now) or 0):
+                self.refills[arm] = True
+        self.left[arm] = quota.remaining
+        self.reset_at[arm] = now + quota.reset
+        self.read_at[arm] = now
+        self.sent_at[arm] = sent_at
+        self._limits(arm, quota)
+
+    def _limits(self, arm: int, quota: Quota) -> None:
+        self.limit[arm] = quota.limit
+        self.window[arm] = quota.window or max(self.window[arm], quota.reset)
+
+    def refill_interval(self, arm: int) -> float:
+        """Seconds per send a refilling quota gives back (inf: it does not refill, or the
+        fields do not say enough to tell)."""
+        limit, window = self.limit[arm], self.window[arm]
+        if not self.refills[arm] or not limit or window <= 0.0:
+            return math.inf
+        return window / limit
+
+    def remaining(self, arm: int, now: float) -> int | None:
+        """Sends the quota has left at `now` (None: the server advertises none).
+
+        After its reset, the limit it advertised (one send when it gave none): held requests
+        that wake together at a reset must not all go at once."""
+        left = self.left[arm]
+        if left is None:
+            return None
+        limit = self.limit[arm]
+        full = 1 if limit is None else max(1, limit)
+        if now >= self.reset_at[arm]:
+            return full
+        every = self.refill_interval(arm)
+        if every < math.inf:
+            return min(max(left, full), left + math.floor((now - self.read_at[arm]) / every + _EPS))
+        return left
+
+    def room_at(self, arm: int, now: float, in_flight: int) -> float:
+        """The earliest time from `now` on when one more send fits the quota."""
+        left = self.remaining(arm, now)
+        assert left is not None
+        if left - in_flight > 0:
+            return now
+        reset = self.reset_at[arm]
+        if reset <= now:
+            return now + _ANSWER_WAIT  # full again, but the room is in flight: wait for answers
+        every = self.refill_interval(arm)
+        reading = self.left[arm]
+        assert reading is not None
+        if every < math.inf:  # the refill that makes room for one more than is in flight
+            limit = self.limit[arm]
+            if in_flight >= (1 if limit is None else max(1, limit)):
+                return now + _ANSWER_WAIT  # a full quota is in flight: wait for answers
+            refill = self.read_at[arm] + every * (in_flight - reading + 1)
+            return max(now, min(refill, reset))
+        return reset
+
+    def wait_after_refusal(self, arm: int, quota: Quota) -> float:
+        """How long a 429 that came with these fields keeps the server blocked: until its
+        reset, or for a refilling quota one refill interval (a Retry-After, if sent, is
+        honoured on top of this by the caller)."""
+        return min(quota.reset, self.refill_interval(arm))
+
+    def capacity(self, arm: int) -> float | None:
+        """Sends per second the fields promise: limit / window (None: they do not say)."""
+        limit, window = self.limit[arm], self.window[arm]
+        if limit is not None and window > 0.0:
+            return limit / window
+        return None
