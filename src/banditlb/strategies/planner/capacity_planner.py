@@ -31,6 +31,8 @@ Not one of the blog's eight; it combines a limiter model, a flow LP and Thompson
    room, the attempt waits until the first one will (within the request's `max_hold` budget,
    `router.RetryRules`); a 429 costs a free attempt, a short wait only latency. If the budget
    is spent and still nothing has room, the server that will admit soonest is tried.
+   The id's last free attempt waits only for the servers the plan gives that attempt: a
+   substitute there decides the id, and the plan saved its reliable capacity for it.
 """
 
 from __future__ import annotations
