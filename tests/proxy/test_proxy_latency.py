@@ -7,7 +7,7 @@ from collections import Counter
 import pytest
 from proxy_doubles import proxy_rig
 
-from banditlb.proxy.latency import FasterAmongEquals, LatencyTable
+from banditlb.proxy.latency import RETIME, FasterAmongEquals, LatencyTable
 from banditlb.proxy.testing import ScriptedUpstream
 from banditlb.testing import ScriptedStrategy
 
@@ -16,8 +16,8 @@ def test_narrow_keeps_the_fastest_of_the_most_reliable() -> None:
     """Estimates 0.9, 0.89, 0.5 after 100 answers each: the first two tie (tolerance 0.02);
     of those the faster stays, even though the unreliable one is faster still."""
     table = LatencyTable(3)
-    for arm, seconds in ((0, 0.050), (1, 0.010), (2, 0.001)):
-        for _ in range(100):
+    for _ in range(100):
+        for arm, seconds in ((0, 0.050), (1, 0.010), (2, 0.001)):
             table.add(arm, seconds)
     wrapper = FasterAmongEquals(ScriptedStrategy(3, estimates=[0.9, 0.89, 0.5]), table)
     assert wrapper.narrow(0.0, [0, 1, 2]) == [1]
@@ -43,6 +43,25 @@ def test_a_barely_tried_upstream_gets_the_benefit_of_the_doubt() -> None:
     table.add(1, 0.001)
     wrapper = FasterAmongEquals(ScriptedStrategy(2, estimates=[0.97, 0.67]), table)
     assert wrapper.narrow(0.0, [0, 1]) == [1]
+
+
+def test_one_slow_answer_does_not_demote_the_faster_upstream_for_good() -> None:
+    """The fast upstream answers once slowly (a pause): the slow one is preferred for a
+    while, but after RETIME answers the fast one is timed again and wins back the traffic."""
+    table = LatencyTable(2)
+    for _ in range(10):
+        table.add(0, 0.030)
+        table.add(1, 0.001)
+    table.add(1, 0.300)  # one hiccup: its mean jumps above the slow upstream's
+    wrapper = FasterAmongEquals(ScriptedStrategy(2, estimates=[0.9, 0.9]), table)
+    picks = []
+    for _ in range(3 * RETIME):
+        arm = wrapper.choose(0.0, [0, 1], 1)
+        picks.append(arm)
+        table.add(arm, 0.030 if arm == 0 else 0.001)
+    assert picks[0] == 0  # the hiccup counts at first
+    assert picks[RETIME] == 1  # re-timed after RETIME answers from the other
+    assert picks[-RETIME:].count(1) >= RETIME - 1  # and the fast one keeps the traffic
 
 
 @pytest.mark.anyio

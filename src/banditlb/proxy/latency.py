@@ -12,8 +12,11 @@ strategy: before the strategy chooses, the candidates are narrowed
 The strategy still decides among the upstreams that remain and still sees every outcome.
 Success comes first: a faster upstream is not preferred to one clearly more reliable. For the
 planner, an upstream without room estimates 0, so traffic moves to the next fastest as the
-fastest fills. An upstream no longer preferred keeps its last mean until it is chosen again
-(when the faster fills up or fails). Pure: no clock, no I/O; the wrapped strategy's `hold`
+fastest fills. An upstream no longer preferred keeps its last mean, but once `RETIME` answers
+have come from others since it was last timed it counts as untimed again and gets one attempt,
+whose time replaces the old mean:
+one slow answer (a pause, a busy moment) must not demote the faster upstream for good, and an
+upstream that got faster is found. Pure: no clock, no I/O; the wrapped strategy's `hold`
 passes through (declared limits are given to the inner strategy before it is wrapped).
 """
 
@@ -26,6 +29,7 @@ from banditlb.game.outcome import Outcome
 from banditlb.strategies.base import ArmSnapshot, Pacing, Strategy
 
 WEIGHT = 0.2  # each new answer's weight in the mean (about the last ten answers)
+RETIME = 20  # answers from other upstreams after which an unchosen one is timed again
 
 
 class LatencyTable:
@@ -34,12 +38,19 @@ class LatencyTable:
     def __init__(self, n_arms: int, weight: float = WEIGHT) -> None:
         self.seconds = [math.nan] * n_arms
         self.answers = [0] * n_arms
+        self.total = 0  # answers from every upstream
+        self.timed_at = [0] * n_arms  # `total` when each upstream last answered
         self._weight = weight
 
     def add(self, arm: int, seconds: float) -> None:
+        """One answer's time; an upstream not timed for `RETIME` answers starts afresh."""
+        stale = self.total - self.timed_at[arm] >= RETIME
         self.answers[arm] += 1
+        self.total += 1
+        self.timed_at[arm] = self.total
         old = self.seconds[arm]
-        self.seconds[arm] = seconds if math.isnan(old) else old + self._weight * (seconds - old)
+        fresh = math.isnan(old) or stale
+        self.seconds[arm] = seconds if fresh else old + self._weight * (seconds - old)
 
 
 class FasterAmongEquals:
@@ -54,6 +65,7 @@ class FasterAmongEquals:
         slack: float = 0.001,
     ) -> None:
         self.inner = inner
+        self._table = latencies
         self._latencies = latencies.seconds
         self._answers = latencies.answers
         self._tolerance = tolerance
@@ -77,6 +89,10 @@ class FasterAmongEquals:
         untimed = [a for a in equal if math.isnan(seconds[a])]
         if untimed:  # time every tied upstream once before preferring any
             return untimed
+        table = self._table
+        stale = [a for a in equal if table.total - table.timed_at[a] >= RETIME]
+        if stale:  # not timed for a while: its mean may be one bad moment old
+            return stale[:1]
         fastest = min(seconds[a] for a in equal)
         return [a for a in equal if seconds[a] <= fastest + self._slack]
 
