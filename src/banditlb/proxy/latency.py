@@ -13,11 +13,10 @@ The strategy still decides among the upstreams that remain and still sees every 
 Success comes first: a faster upstream is not preferred to one clearly more reliable. For the
 planner, an upstream without room estimates 0, so traffic moves to the next fastest as the
 fastest fills. An upstream no longer preferred keeps its last mean, but once `RETIME` answers
-have come from others since it was last timed it counts as untimed again and gets one attempt,
-whose time replaces the old mean:
-one slow answer (a pause, a busy moment) must not demote the faster upstream for good, and an
-upstream that got faster is found. Pure: no clock, no I/O; the wrapped strategy's `hold`
-passes through (declared limits are given to the inner strategy before it is wrapped).
+have come from others since it was last timed it gets one attempt again, whose time replaces
+the old mean: one slow answer (a pause, a busy moment) must not demote the faster upstream for
+good, and an upstream that got faster is found. Pure: no clock, no I/O; the wrapped strategy's
+`hold` passes through (declared limits are given to the inner strategy before it is wrapped).
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ from banditlb.game.outcome import Quota
 
 _EPS = 1e-9
 _SEND_SLOP = 0.02  # seconds: a send time seen from its answer vs our decision time
-_ANSWER_WAIT = 0.01  # seconds to wait when only answers still in flight can free room
+ANSWER_WAIT = 0.01  # seconds to wait when only answers still in flight can free room
 
 
 class AdvertisedQuotas:
@@ -113,14 +113,14 @@ class AdvertisedQuotas:
             return now
         reset = self.reset_at[arm]
         if reset <= now:
-            return now + _ANSWER_WAIT  # full again, but the room is in flight: wait for answers
+            return now + ANSWER_WAIT  # full again, but the room is in flight: wait for answers
         every = self.refill_interval(arm)
         reading = self.left[arm]
         assert reading is not None
         if every < math.inf:  # the refill that makes room for one more than is in flight
             limit = self.limit[arm]
             if in_flight >= (1 if limit is None else max(1, limit)):
-                return now + _ANSWER_WAIT  # a full quota is in flight: wait for answers
+                return now + ANSWER_WAIT  # a full quota is in flight: wait for answers
             refill = self.read_at[arm] + every * (in_flight - reading + 1)
             return max(now, min(refill, reset))
         return reset

@@ -45,11 +45,10 @@ from collections import deque
 from collections.abc import Sequence
 
 from banditlb.game.outcome import Outcome
-from banditlb.strategies.planner.advertised_quota import AdvertisedQuotas
+from banditlb.strategies.planner.advertised_quota import ANSWER_WAIT, AdvertisedQuotas
 
 _EPS = 1e-9
 _STARVED_FOR = 1.0  # seconds after the plan last wanted more during which the pace grows
-_ANSWER_WAIT = 0.01  # seconds to hold when only answers still in flight can free room
 
 
 class CapacityModel:
@@ -138,7 +137,7 @@ class CapacityModel:
         sends = self.sends[arm]
         oldest = len(sends) + self.in_flight[arm] - int(cap)  # the send that must expire first
         if oldest >= len(sends):
-            return max(start, now + _ANSWER_WAIT)  # the room is in flight: wait for answers
+            return max(start, now + ANSWER_WAIT)  # the room is in flight: wait for answers
         return max(start, sends[oldest] + self.window)
 
     def surely_full(self, arm: int, now: float) -> bool:

@@ -277,8 +277,8 @@ class CapacityPlanner:
         The id's last free attempt waits for the servers the plan gives that attempt, not
         for any server worth having: a substitute there decides the id, and the plan keeps
         its reliable capacity for exactly these attempts (default scenario, 30 seeds: T2
-        0.941 -> 0.956, T3 0.919 -> 0.931). Earlier attempts take a substitute at once and
-        leave the request's hold budget to its last attempt.
+        0.941 -> 0.956, T3 0.919 -> 0.931). Earlier attempts wait only while no server
+        worth having has room, so most of the request's hold budget is left to its last.
         """
         self._maybe_replan(now)
         model = self.capacity
