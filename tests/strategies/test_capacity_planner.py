@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from banditlb.errors import ConfigError
 from banditlb.game.outcome import Outcome, OutcomeKind, Quota
 from banditlb.strategies.planner.capacity_model import CapacityModel
-from banditlb.strategies.planner.capacity_planner import CapacityPlannerConfig
+from banditlb.strategies.planner.capacity_planner import CapacityPlanner, CapacityPlannerConfig
 from banditlb.strategies.planner.flow_plan import solve_flow_plan
 from banditlb.testing import FakeClock
 
@@ -312,26 +312,9 @@ def test_flow_plan_without_limits_sends_everything_to_the_best() -> None:
     ]
 
 
-def test_planner_follows_the_plan_per_attempt_number() -> None:
-    """Once rates are known, attempt 1 goes to the plentiful server, attempt 2 to the scarce one."""
-    policy = CapacityPlannerConfig(explore_attempts=0).build(2, random.Random(0))
-    for step in range(50):
-        t = step * 0.1
-        policy.choose(t, [0, 1], 1)  # feeds the arrival-rate estimate (10/s)
-        policy.observe(0, OK if step % 10 else FAIL, t, 1)
-        policy.observe(1, OK if step % 2 else FAIL, t, 1)
-    policy.capacity.cap[0] = 5.0
-    policy.capacity.rate[0] = 5.0
-    policy.capacity.sends[0].clear()
-    policy.capacity.probe_at[0] = math.inf
-    policy._planned_at = -math.inf  # force a fresh plan
-    assert policy.choose(5.0, [0, 1], 1) == 1
-    assert policy.choose(5.0, [0, 1], 2) == 0
-
-
-def test_the_last_attempt_waits_for_the_plan_s_server_not_a_substitute() -> None:
-    """The plan saves the reliable, capped server for retries; when it is full, attempt 2
-    takes the roomy flaky one at once, but attempt 3 (the id's last) waits for the slot."""
+def scarce_good_server(sends: tuple[float, ...] = ()) -> CapacityPlanner:
+    """A planner that has seen 5 s at 10 ids/s of a reliable server 0 (p 0.9) and a flaky
+    server 1 (p 0.5); server 0 is then capped at 5 per second with `sends` in its window."""
     policy = CapacityPlannerConfig(explore_attempts=0).build(2, random.Random(0))
     for step in range(50):
         t = step * 0.1
@@ -343,9 +326,23 @@ def test_the_last_attempt_waits_for_the_plan_s_server_not_a_substitute() -> None
     caps.rate[0] = 5.0
     caps.next_at[0] = 0.0
     caps.sends[0].clear()
-    caps.sends[0].extend([4.2, 4.4, 4.6, 4.8, 4.9])  # arm 0 is full until 5.2
+    caps.sends[0].extend(sends)
     caps.probe_at[0] = math.inf
     policy._planned_at = -math.inf  # force a fresh plan
+    return policy
+
+
+def test_planner_follows_the_plan_per_attempt_number() -> None:
+    """Once rates are known, attempt 1 goes to the plentiful server, attempt 2 to the scarce one."""
+    policy = scarce_good_server()
+    assert policy.choose(5.0, [0, 1], 1) == 1
+    assert policy.choose(5.0, [0, 1], 2) == 0
+
+
+def test_the_last_attempt_waits_for_the_plan_s_server_not_a_substitute() -> None:
+    """The plan saves the reliable, capped server for retries; when it is full, attempt 2
+    takes the roomy flaky one at once, but attempt 3 (the id's last) waits for the slot."""
+    policy = scarce_good_server((4.2, 4.4, 4.6, 4.8, 4.9))  # arm 0 is full until 5.2
     assert policy.hold(5.0, [0, 1], 2) == 0.0
     assert policy.plan.rates[2][0] > 0.0
     assert policy.plan.rates[2][1] == 0.0
