@@ -413,6 +413,27 @@ def test_after_a_reset_the_advertised_limit_bounds_the_sends_in_flight() -> None
     assert not caps.has_room(0, 1.0)
 
 
+def test_a_quota_that_came_back_short_after_a_reset_gives_one_send_per_reset() -> None:
+    """A drained bucket says "reset: 1" but holds one token at the reset, not its burst: once
+    a reading after a reset has shown less than the limit back, the next reset lets one send
+    go and waits for its reading, instead of the advertised limit at once."""
+    caps = model()
+    caps.record(0, Outcome(OutcomeKind.ACCEPTED, 200, quota=Quota(0, 1.0, limit=5)), 0.0)
+    caps.sending(0, 1.0)  # the first send after the reset
+    caps.record(0, Outcome(OutcomeKind.ACCEPTED, 200, quota=Quota(0, 1.0, limit=5)), 1.0)
+    assert caps.has_room(0, 2.0)
+    caps.sending(0, 2.0)
+    assert not caps.has_room(0, 2.0)  # one in flight: wait for what it reads
+    caps.record(0, Outcome(OutcomeKind.ACCEPTED, 200, quota=Quota(4, 1.0, limit=5)), 2.01)
+    assert caps.has_room(0, 2.01)  # a window that came back full: the limit again
+    caps.sending(0, 3.01)
+    caps.record(0, Outcome(OutcomeKind.ACCEPTED, 200, quota=Quota(4, 1.0, limit=5)), 3.02)
+    for _ in range(5):
+        assert caps.has_room(0, 4.02)
+        caps.sending(0, 4.02)
+    assert not caps.has_room(0, 4.02)
+
+
 def test_fallback_avoids_servers_that_said_they_are_full() -> None:
     """No room anywhere and no time to wait: not the server whose quota is spent."""
     policy = CapacityPlannerConfig().build(2, random.Random(0))
