@@ -50,15 +50,30 @@ def test_sliding_log_refuses_the_burst_a_fixed_window_would_admit() -> None:
 
 
 def test_sliding_counter_weights_the_previous_window() -> None:
-    """SlidingCounter(4, 1 s): admitted while previous·(1 − f) + current + 1 <= 4."""
+    """SlidingCounter(4, 1 s): admitted while previous·(1 − f) + current < 4 (Cloudflare's rule)."""
     limiter = SlidingCounter(limit=4, window=1.0)
     times = [0.0, 0.25, 0.5, 0.75, 0.75, 1.25, 1.25, 1.5]
-    # 5th: full window, wait to 1.25 where 4·0.75 = 3; then 4·0.75 + 1 + 1 > 4: wait to 1.5
-    assert trace(limiter, times) == [None, None, None, None, 0.5, None, 0.25, None]
-    # at 1.5: 4·0.5 + 2 = 4, nothing left; 4·0.25 + 2 + 1 = 4 fits at 1.75
-    assert limiter.quota(1.5) == Quota(0, 0.25, 4, 1.0)
+    # 5th: the window is full; from 1.0 on 4·(1 − f) < 4. At 1.25: 4·0.75 = 3 fits, then
+    # 3 + 1 = 4 does not until just past 1.25; at 1.5: 4·0.5 + 1 = 3 fits
+    waits = trace(limiter, times)
+    assert waits[:4] == [None] * 4 and waits[5] is None and waits[7] is None
+    assert waits[4] == pytest.approx(0.25, abs=1e-5)
+    assert waits[6] == pytest.approx(0.0, abs=1e-5) and waits[6] > 0
+    # at 1.5: 4·0.5 + 2 = 4, nothing left until just past it
+    quota = limiter.quota(1.5)
+    assert (quota.remaining, quota.limit, quota.window) == (0, 4, 1.0)
+    assert quota.reset == pytest.approx(0.0, abs=1e-5)
     assert limiter.quota(2.5) == Quota(3, 0.5, 4, 1.0)  # 2·0.5 left over from [1, 2)
     assert limiter.capacity(9.0) == 4.0
+
+
+def test_a_sliding_counter_of_one_takes_one_request_per_window() -> None:
+    """A request every 10 ms: a limit of 1 per second admits one per window, its capacity
+    (the stricter estimate + 1 <= limit rule let one through every other window)."""
+    limiter = SlidingCounter(limit=1, window=1.0)
+    admitted = [t / 100 for t in range(2000) if limiter.refusal(t / 100) is None]
+    assert len(admitted) == 20
+    assert all(b - a < 1.0 + 0.02 for a, b in zip(admitted, admitted[1:]))
 
 
 def test_sliding_counter_never_admits_more_than_its_limit_in_a_window() -> None:

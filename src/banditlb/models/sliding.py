@@ -11,6 +11,8 @@ from collections import deque
 from banditlb.game.outcome import Quota
 from banditlb.models.limits import ADMITTED, Admission
 
+_PAST = 1e-6  # seconds past the instant the counter's estimate reaches its limit
+
 
 class SlidingLog:
     """At most `limit` admitted requests in any `window` seconds: a log of admission times.
@@ -62,9 +64,11 @@ class SlidingCounter:
     """The sliding-window counter: fixed windows, the previous one's count weighted by overlap.
 
     At `now`, a fraction f of the current window [k·window, (k+1)·window) has passed; the
-    estimate is previous·(1 − f) + current. A request is admitted when it fits: estimate + 1 <=
-    limit (so with an empty previous window it is a fixed window). Never more than `limit` in
-    one window, so `limit / window` bounds its sustained rate.
+    estimate is previous·(1 − f) + current, and a request is admitted while the estimate is
+    below `limit` (Cloudflare's rule, and the common one). Never more than `limit` in one
+    window; sending late in each window gets `limit / window` through, its sustained rate.
+    (An earlier version admitted only while estimate + 1 <= limit: a limit of 1 then took
+    one request every *other* window, half of the capacity it claimed.)
     """
 
     def __init__(self, limit: int, window: float = 1.0) -> None:
@@ -84,15 +88,16 @@ class SlidingCounter:
         return index, previous, 0, fraction
 
     def _wait(self, index: int, previous: int, current: int) -> float:
-        """Seconds from the window start until a request fits, in this window or the next."""
-        if current + 1 <= self.limit:
+        """Seconds from the window start until a request fits, in this window or the next
+        (just past the moment the estimate equals the limit: it must fall below it)."""
+        if current < self.limit:
             if previous == 0:
                 return 0.0
-            needed = 1.0 - (self.limit - current - 1) / previous
-            return max(0.0, needed) * self.window
+            needed = 1.0 - (self.limit - current) / previous
+            return needed * self.window + _PAST if needed >= 0.0 else 0.0
         # Not in this window: in the next, `current` becomes the weighted previous one.
-        needed = 1.0 - (self.limit - 1) / current
-        return self.window + max(0.0, needed) * self.window
+        needed = 1.0 - self.limit / current
+        return self.window + (needed * self.window + _PAST if needed >= 0.0 else 0.0)
 
     def admit(self, now: float) -> Admission:
         wait = self.refusal(now)
@@ -101,7 +106,7 @@ class SlidingCounter:
     def refusal(self, now: float) -> float | None:
         index, previous, current, fraction = self._counts(now)
         self._index, self._previous, self._current = index, previous, current
-        if previous * (1.0 - fraction) + current + 1 <= self.limit:
+        if previous * (1.0 - fraction) + current < self.limit:
             self._current = current + 1
             return None
         start = index * self.window
@@ -111,10 +116,11 @@ class SlidingCounter:
         return self.limit / self.window
 
     def quota(self, now: float) -> Quota:
-        """remaining = floor(limit − estimate); reset = the wait when 0, else the window's end."""
+        """remaining = the requests that fit now (each while the estimate is below the limit);
+        reset = the wait when 0, else the window's end."""
         index, previous, current, fraction = self._counts(now)
         estimate = previous * (1.0 - fraction) + current
-        remaining = max(0, math.floor(self.limit - estimate + 1e-9))
+        remaining = max(0, math.ceil(self.limit - estimate - 1e-9))
         start = index * self.window
         if remaining == 0:
             reset = max(start + self._wait(index, previous, current) - now, 0.0)
