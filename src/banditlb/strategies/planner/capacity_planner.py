@@ -92,7 +92,7 @@ class CapacityPlannerConfig:
     outage_after: float = 1.0
     raise_trial: float = 2.0
     base_backoff: float = 0.5
-    max_backoff: float = 8.0
+    max_backoff: float = 2.0  # an outage that ended is found within 2 s (8: referee_t3 -0.005)
     free_attempts: int = 3
     rate_horizon: float = 10.0
     explore_attempts: int = 1
