@@ -434,6 +434,51 @@ def test_a_quota_that_came_back_short_after_a_reset_gives_one_send_per_reset() -
     assert not caps.has_room(0, 4.02)
 
 
+def empty_quota_probed_early(caps: CapacityModel, *, at: float) -> None:
+    """A burst-1 quota reads empty at 0.0 with "reset: 1"; a first attempt at `at` goes
+    early (the quota has no room, but an early send is due)."""
+    caps.record(0, quota_answer(0, 1.0, limit=1, window=None), 0.0)
+    assert not caps.has_room(0, at)
+    assert caps.probe_due(at, [0], [True, True]) == 0
+    caps.sending(0, at)
+
+
+def test_an_admitted_early_send_teaches_a_refill_faster_than_the_reset() -> None:
+    """A bucket that refills every 0.3 s says "reset: 1" when empty (whole seconds): a send
+    0.3 s after the empty reading is admitted, so the quota gives a send back at least that
+    often, and the next one fits 0.3 s after the next empty reading, not at its reset."""
+    caps = model()
+    empty_quota_probed_early(caps, at=0.3)
+    caps.record(0, quota_answer(0, 1.0, limit=1, window=None, latency=0.01), 0.31)
+    assert caps.quotas.refill_interval(0) == pytest.approx(0.3)
+    assert not caps.has_room(0, 0.5)
+    assert caps.has_room(0, 0.62)  # one interval after the reading at 0.31; reset: 1.31
+    assert caps.room_at(0, 0.4) == pytest.approx(0.61)
+
+
+def test_a_refused_early_send_teaches_nothing_and_the_next_waits_longer() -> None:
+    """A fixed window that really is empty until its reset: the early send's 429 leaves the
+    quota waiting for resets, and early sends come later after each reading and rarer."""
+    caps = model()
+    empty_quota_probed_early(caps, at=0.3)
+    caps.record(0, quota_answer(0, 0.7, limit=1, window=None, refused=True), 0.31)
+    assert caps.quotas.refill_interval(0) == math.inf
+    assert caps.quotas.probe_gap[0] > 0.3
+    assert caps.probe_wait[0] == 4.0  # doubled from probe_interval
+    assert caps.probe_due(2.5, [0], [True, True]) is None  # not before 0.31 + 4
+
+
+def test_a_refused_send_on_the_learned_refill_stretches_the_interval() -> None:
+    """The learned interval was too short for once: 1.3 times longer from then on."""
+    caps = model()
+    empty_quota_probed_early(caps, at=0.3)
+    caps.record(0, quota_answer(0, 1.0, limit=1, window=None, latency=0.01), 0.31)
+    assert caps.has_room(0, 0.62)
+    caps.sending(0, 0.62)  # on the learned refill, before the reset at 1.31
+    caps.record(0, quota_answer(0, 0.7, limit=1, window=None, refused=True), 0.63)
+    assert caps.quotas.refill_interval(0) == pytest.approx(0.39)
+
+
 def test_fallback_avoids_servers_that_said_they_are_full() -> None:
     """No room anywhere and no time to wait: not the server whose quota is spent."""
     policy = CapacityPlannerConfig().build(2, random.Random(0))

@@ -12,6 +12,14 @@ depends on the limiter behind it, which the fields do not name:
   instead of waiting for a reset that means "full again" (a bucket refilling at 5 per second
   says "reset: 1" when empty, though a send fits after 0.2 s).
 
+A quota that only ever reads empty (a bucket of burst 1, a concurrency limit: every send
+takes the last unit) never shows a refill, and its whole-second reset can hide one that comes
+back in 0.2 s. So a first attempt now and then (the capacity model's probe schedule) goes
+*early*, some time after the empty reading: admitted, the quota is modelled as giving a send
+back at least that often; refused, early sends come later and rarer. A refused send made on
+that learned refill stretches its interval by 1.3 (random:0-39, 6 seeds: mean 90.63 -> 91.04%
+of oracle, p10 81.0 -> 83.1, 429s 7.7% -> 9.4% of attempts at the median).
+
 Readings are ordered by when their send left (answer time minus latency), so a slow answer
 to an earlier send never overrides a later one.
 """
@@ -25,6 +33,9 @@ from banditlb.game.outcome import Quota
 _EPS = 1e-9
 _SEND_SLOP = 0.02  # seconds: a send time seen from its answer vs our decision time
 ANSWER_WAIT = 0.01  # seconds to wait when only answers still in flight can free room
+_FIRST_PROBE_GAP = 0.25  # seconds after an empty reading before the first early send
+_MAX_PROBE_GAP = 1.0  # ... at most (a whole-second reset comes by then)
+_LEARNED_BACKOFF = 1.3  # a refused send on the learned refill stretches its interval so much
 
 
 class AdvertisedQuotas:
@@ -40,6 +51,9 @@ class AdvertisedQuotas:
         self.refills = [False] * n_arms  # a later reading once showed more left
         self.credit_sent_at = [-math.inf] * n_arms  # the last send made on modelled refill
         self.full_after_reset = [True] * n_arms  # a reset has shown the whole limit back
+        self.learned_every = [math.inf] * n_arms  # refill interval shown by early sends
+        self.probe_gap = [_FIRST_PROBE_GAP] * n_arms  # seconds after an empty reading to probe
+        self.early_from = [0.0] * n_arms  # when the quota the early send in flight tests read 0
 
     def advertised(self, arm: int) -> bool:
         return self.left[arm] is not None
@@ -48,7 +62,7 @@ class AdvertisedQuotas:
         """A send leaves now; note it if only the modelled refill made room for it."""
         reading = self.left[arm]
         on_credit = reading is not None and reading - in_flight <= 0
-        if self.refills[arm] and on_credit and now < self.reset_at[arm]:
+        if self.refill_interval(arm) < math.inf and on_credit and now < self.reset_at[arm]:
             self.credit_sent_at[arm] = now
 
     def record(
@@ -62,6 +76,7 @@ class AdvertisedQuotas:
         """
         if refused and abs(sent_at - self.credit_sent_at[arm]) < _SEND_SLOP:
             self.refills[arm] = False
+            self.learned_every[arm] *= _LEARNED_BACKOFF
         left = self.left[arm]
         if left is not None and now < self.reset_at[arm]:  # the same window
             if sent_at < self.sent_at[arm]:  # overtaken by a later send's answer
@@ -86,10 +101,37 @@ class AdvertisedQuotas:
     def refill_interval(self, arm: int) -> float:
         """Seconds per send a refilling quota gives back (inf: it does not refill, or the
         fields do not say enough to tell)."""
+        learned = self.learned_every[arm]
         limit, window = self.limit[arm], self.window[arm]
         if not self.refills[arm] or not limit or window <= 0.0:
-            return math.inf
-        return window / limit
+            return learned
+        return min(window / limit, learned)
+
+    def early_send_due(self, arm: int, now: float) -> bool:
+        """Whether to try one send before the reset of an empty quota: a whole-second reset
+        hides a quota that refills faster (a bucket of burst 1, a concurrency limit)."""
+        left = self.left[arm]
+        return (
+            left is not None
+            and left <= 0
+            and now < self.reset_at[arm]
+            and now - self.read_at[arm] >= self.probe_gap[arm]
+        )
+
+    def early_send(self, arm: int) -> None:
+        """An early send leaves: it tests the quota that read empty at `read_at`."""
+        self.early_from[arm] = self.read_at[arm]
+
+    def early_send_answered(self, arm: int, sent_at: float, admitted: bool) -> None:
+        """An early send's answer. Admitted: the quota gave a send back within the time since
+        it read empty, and sends are modelled as coming back at least that often (a refused
+        send on that model stretches the interval); refused: wait longer next time."""
+        if admitted:
+            seen = max(sent_at - self.early_from[arm], _SEND_SLOP)
+            self.learned_every[arm] = min(self.learned_every[arm], seen)
+            self.probe_gap[arm] = max(_FIRST_PROBE_GAP / 4, self.probe_gap[arm] * 0.75)
+        else:
+            self.probe_gap[arm] = min(_MAX_PROBE_GAP, self.probe_gap[arm] * 1.5)
 
     def remaining(self, arm: int, now: float) -> int | None:
         """Sends the quota has left at `now` (None: the server advertises none).

@@ -185,13 +185,16 @@ class CapacityModel:
     ) -> int | None:
         """A wanted candidate at its cap whose probe time has come, marked as probing; else None."""
         for arm in candidates:
-            if (
-                wanted[arm]
-                and self.probe_at[arm] <= now
-                and self.cap[arm] != math.inf
-                and self.blocked_until[arm] <= now
-                and not self.has_room(arm, now)
-            ):
+            if self.probe_at[arm] > now or not wanted[arm] or self.blocked_until[arm] > now:
+                continue
+            if self.quotas.advertised(arm):
+                if self.in_flight[arm] == 0 and self.quotas.early_send_due(arm, now):
+                    self.quotas.early_send(arm)
+                    self.mark_probe(arm)
+                    self.probe_at[arm] = now + self.probe_wait[arm]
+                    return arm
+                continue
+            if self.cap[arm] != math.inf and not self.has_room(arm, now):
                 self.mark_probe(arm)
                 self.probe_at[arm] = now + self.probe_wait[arm]
                 return arm
@@ -240,6 +243,9 @@ class CapacityModel:
         quota = outcome.quota
         if quota is not None:  # advertised: exact, nothing to learn
             quotas = self.quotas
+            if probing:  # an early send before an empty quota's reset
+                quotas.early_send_answered(arm, sent_at, not outcome.rate_limited)
+                self._probe_answered(arm, now, refused=outcome.rate_limited)
             quotas.record(arm, quota, sent_at, now, refused=outcome.rate_limited)
             if outcome.rate_limited:
                 wait = max(quotas.wait_after_refusal(arm, quota), outcome.retry_after or 0.0)
@@ -270,8 +276,18 @@ class CapacityModel:
             self.cap[arm] = float(admitted)
             self.raised_at[arm] = now
         if probing:
-            self.probe_wait[arm] = max(self.probe_interval, self.probe_wait[arm] / 2.0)
-            self.probe_at[arm] = now + self.probe_wait[arm]
+            self._probe_answered(arm, now, refused=False)
+
+    def _probe_answered(self, arm: int, now: float, *, refused: bool) -> None:
+        """A probe's answer sets the next: twice as far off after a refusal, half after an
+        admission (within `probe_interval` .. `max_probe_interval`)."""
+        wait = self.probe_wait[arm]
+        if refused:
+            wait = min(2.0 * wait, self.max_probe_interval)
+        else:
+            wait = max(self.probe_interval, wait / 2.0)
+        self.probe_wait[arm] = wait
+        self.probe_at[arm] = now + wait
 
     def _refused(
         self, arm: int, wait: float | None, sent_at: float, now: float, probing: bool
