@@ -444,39 +444,39 @@ def empty_quota_probed_early(caps: CapacityModel, *, at: float) -> None:
 
 
 def test_an_admitted_early_send_teaches_a_refill_faster_than_the_reset() -> None:
-    """A bucket that refills every 0.3 s says "reset: 1" when empty (whole seconds): a send
-    0.3 s after the empty reading is admitted, so the quota gives a send back at least that
-    often, and the next one fits 0.3 s after the next empty reading, not at its reset."""
+    """A bucket that refills every 0.5 s says "reset: 1" when empty (whole seconds): a send
+    0.5 s after the empty reading is admitted, so the quota gives a send back at least that
+    often, and the next one fits 0.5 s after the next empty reading, not at its reset."""
     caps = model()
-    empty_quota_probed_early(caps, at=0.3)
-    caps.record(0, quota_answer(0, 1.0, limit=1, window=None, latency=0.01), 0.31)
-    assert caps.quotas.refill_interval(0) == pytest.approx(0.3)
-    assert not caps.has_room(0, 0.5)
-    assert caps.has_room(0, 0.62)  # one interval after the reading at 0.31; reset: 1.31
-    assert caps.room_at(0, 0.4) == pytest.approx(0.61)
+    empty_quota_probed_early(caps, at=0.5)
+    caps.record(0, quota_answer(0, 1.0, limit=1, window=None, latency=0.01), 0.51)
+    assert caps.quotas.refill_interval(0) == pytest.approx(0.5)
+    assert not caps.has_room(0, 0.8)
+    assert caps.has_room(0, 1.02)  # one interval after the reading at 0.51; reset: 1.51
+    assert caps.room_at(0, 0.8) == pytest.approx(1.01)
 
 
 def test_a_refused_early_send_teaches_nothing_and_the_next_waits_longer() -> None:
     """A fixed window that really is empty until its reset: the early send's 429 leaves the
     quota waiting for resets, and early sends come later after each reading and rarer."""
     caps = model()
-    empty_quota_probed_early(caps, at=0.3)
-    caps.record(0, quota_answer(0, 0.7, limit=1, window=None, refused=True), 0.31)
+    empty_quota_probed_early(caps, at=0.5)
+    caps.record(0, quota_answer(0, 0.5, limit=1, window=None, refused=True), 0.51)
     assert caps.quotas.refill_interval(0) == math.inf
-    assert caps.quotas.probe_gap[0] > 0.3
+    assert caps.quotas.probe_gap[0] == pytest.approx(1.0)
     assert caps.probe_wait[0] == 4.0  # doubled from probe_interval
-    assert caps.probe_due(2.5, [0], [True, True]) is None  # not before 0.31 + 4
+    assert caps.probe_due(2.5, [0], [True, True]) is None  # not before 0.51 + 4
 
 
 def test_a_refused_send_on_the_learned_refill_stretches_the_interval() -> None:
     """The learned interval was too short for once: 1.3 times longer from then on."""
     caps = model()
-    empty_quota_probed_early(caps, at=0.3)
-    caps.record(0, quota_answer(0, 1.0, limit=1, window=None, latency=0.01), 0.31)
-    assert caps.has_room(0, 0.62)
-    caps.sending(0, 0.62)  # on the learned refill, before the reset at 1.31
-    caps.record(0, quota_answer(0, 0.7, limit=1, window=None, refused=True), 0.63)
-    assert caps.quotas.refill_interval(0) == pytest.approx(0.39)
+    empty_quota_probed_early(caps, at=0.5)
+    caps.record(0, quota_answer(0, 1.0, limit=1, window=None, latency=0.01), 0.51)
+    assert caps.has_room(0, 1.02)
+    caps.sending(0, 1.02)  # on the learned refill, before the reset at 1.51
+    caps.record(0, quota_answer(0, 0.5, limit=1, window=None, refused=True), 1.03)
+    assert caps.quotas.refill_interval(0) == pytest.approx(0.65)
 
 
 def test_fallback_avoids_servers_that_said_they_are_full() -> None:

@@ -17,8 +17,8 @@ takes the last unit) never shows a refill, and its whole-second reset can hide o
 back in 0.2 s. So a first attempt now and then (the capacity model's probe schedule) goes
 *early*, some time after the empty reading: admitted, the quota is modelled as giving a send
 back at least that often; refused, early sends come later and rarer. A refused send made on
-that learned refill stretches its interval by 1.3 (random:0-39, 6 seeds: mean 90.63 -> 91.04%
-of oracle, p10 81.0 -> 83.1, 429s 7.7% -> 9.4% of attempts at the median).
+that learned refill stretches its interval by 1.3 (random:0-39, 6 seeds: mean 90.63 -> 91.34%
+of oracle, p10 81.0 -> 83.4, 429s 7.7% -> 8.3% of attempts at the median).
 
 Readings are ordered by when their send left (answer time minus latency), so a slow answer
 to an earlier send never overrides a later one.
@@ -33,8 +33,8 @@ from banditlb.game.outcome import Quota
 _EPS = 1e-9
 _SEND_SLOP = 0.02  # seconds: a send time seen from its answer vs our decision time
 ANSWER_WAIT = 0.01  # seconds to wait when only answers still in flight can free room
-_FIRST_PROBE_GAP = 0.25  # seconds after an empty reading before the first early send
-_MAX_PROBE_GAP = 1.0  # ... at most (a whole-second reset comes by then)
+_FIRST_PROBE_GAP = 0.5  # seconds after an empty reading before the first early send
+_MAX_PROBE_GAP = 3.0  # ... at most (refused early sends double the gap up to this)
 _LEARNED_BACKOFF = 1.3  # a refused send on the learned refill stretches its interval so much
 
 
@@ -131,7 +131,7 @@ class AdvertisedQuotas:
             self.learned_every[arm] = min(self.learned_every[arm], seen)
             self.probe_gap[arm] = max(_FIRST_PROBE_GAP / 4, self.probe_gap[arm] * 0.75)
         else:
-            self.probe_gap[arm] = min(_MAX_PROBE_GAP, self.probe_gap[arm] * 1.5)
+            self.probe_gap[arm] = min(_MAX_PROBE_GAP, self.probe_gap[arm] * 2.0)
 
     def remaining(self, arm: int, now: float) -> int | None:
         """Sends the quota has left at `now` (None: the server advertises none).
