@@ -30,6 +30,7 @@ and burst at least K; K is learned from what the server did, not from what it is
   in flight, is above 0, or once `reset` has passed; for a quota that has shown it refills
   (a bucket, a sliding log, a concurrency limit) also one send per window / limit seconds
   after the reading. A 429 from such a server waits for its reset (refilling: one interval).
+  A quota that only ever reads empty is tested by early sends on the probe schedule.
 - The capacity the flow plan uses (`capacity`) is the advertised limit per window when a
   server sends RateLimit fields, else K / window and r, but never less than the admitted
   sends per second over the last `horizon` seconds (what the server has shown it takes).
@@ -183,7 +184,10 @@ class CapacityModel:
     def probe_due(
         self, now: float, candidates: Sequence[int], wanted: Sequence[bool]
     ) -> int | None:
-        """A wanted candidate at its cap whose probe time has come, marked as probing; else None."""
+        """A wanted candidate at its cap whose probe time has come, marked as probing; else None.
+
+        For a server that advertises its quota the probe is an early send: one send before
+        the reset of a quota that reads empty (`AdvertisedQuotas.early_send_due`)."""
         for arm in candidates:
             if self.probe_at[arm] > now or not wanted[arm] or self.blocked_until[arm] > now:
                 continue
