@@ -72,7 +72,8 @@ class AdvertisedQuotas:
 
         A 429 to a send made on the modelled refill means the quota does not
         refill that way (a fixed window whose whole-second reset made a roll look early):
-        back to waiting for resets until a reading shows a refill again.
+        back to waiting for resets until a reading shows a refill again, and a refill
+        interval learned by early sends is stretched by `_LEARNED_BACKOFF`.
         """
         if refused and abs(sent_at - self.credit_sent_at[arm]) < _SEND_SLOP:
             self.refills[arm] = False
