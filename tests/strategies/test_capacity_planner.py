@@ -456,6 +456,22 @@ def test_an_admitted_early_send_teaches_a_refill_faster_than_the_reset() -> None
     assert caps.room_at(0, 0.8) == pytest.approx(1.01)
 
 
+def test_a_refill_shown_by_early_sends_raises_the_planned_capacity() -> None:
+    """A concurrency limit of 2 whose slots free in 0.25 s says "reset: 1" (whole seconds),
+    so its fields promise 2 per second; once an early send shows a unit back 0.25 s after an
+    empty reading, the plan counts on 4 per second, not 2."""
+    caps = model()
+    caps.record(0, quota_answer(0, 1.0, limit=2, window=None), 0.0)
+    assert caps.capacity(0, 0.1) == pytest.approx(2.0)
+    assert caps.quotas.probe_gap[0] == pytest.approx(0.5)
+    caps.quotas.probe_gap[0] = 0.25  # as after admitted early sends (each shortens the gap)
+    assert caps.probe_due(0.25, [0], [True, True]) == 0
+    caps.sending(0, 0.25)
+    caps.record(0, quota_answer(0, 1.0, limit=2, window=None, latency=0.01), 0.26)
+    assert caps.quotas.refill_interval(0) == pytest.approx(0.25)
+    assert caps.capacity(0, 0.3) == pytest.approx(4.0)
+
+
 def test_a_refused_early_send_teaches_nothing_and_the_next_waits_longer() -> None:
     """A fixed window that really is empty until its reset: the early send's 429 leaves the
     quota waiting for resets, and early sends come later after each reading and rarer."""

