@@ -32,8 +32,9 @@ and burst at least K; K is learned from what the server did, not from what it is
   after the reading. A 429 from such a server waits for its reset (refilling: one interval).
   A quota that only ever reads empty is tested by early sends on the probe schedule.
 - The capacity the flow plan uses (`capacity`) is the advertised limit per window when a
-  server sends RateLimit fields, else K / window and r, but never less than the admitted
-  sends per second over the last `horizon` seconds (what the server has shown it takes).
+  server sends RateLimit fields (or the refill its early sends have shown, when faster),
+  else K / window and r, but never less than the admitted sends per second over the last
+  `horizon` seconds (what the server has shown it takes).
 - Sends in flight count against the room: a burst of held requests that wake together must
   not all go to the one server that has one slot left.
 """
