@@ -28,7 +28,8 @@ Not one of the blog's eight; it combines a limiter model, a flow LP and Thompson
 4. Choose scores each candidate with room by the LP's dual index
    p · (1 − W_j) − μ_i (W_j: value of the id's later attempts, μ_i: server i's capacity price),
    p being a Thompson draw (`BetaSampler`) on attempts up to `explore_attempts` (exploration
-   where a miss still leaves retries) and the posterior mean on later ones. The top-scoring
+   where a miss still leaves retries) and the posterior mean on later ones, either times the
+   server's admission share (as in the plan, item 1). The top-scoring
    servers are the plan's; among ties it follows the plan's shares by deficit (stride)
    scheduling, and when the plan's servers are full the index picks the right substitute.
 5. Hold rather than burn (`hold`, the `Pacing` contract): when no server the plan uses has
