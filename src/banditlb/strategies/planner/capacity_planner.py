@@ -7,7 +7,8 @@ Not one of the blog's eight; it combines a limiter model, a flow LP and Thompson
    spend one of the id's attempts: the plan and the index value an attempt at the posterior
    times the share of recent sends the server admitted (`admission`, discounted by
    `admission_memory` per send). Counting answered attempts only, the plan expected 1.6 last
-   attempts/s on referee_t3 and got 3.4, mostly sent to servers that accept 5-10%.
+   attempts/s on referee_t3 and got 3.4: half went to substitutes, half of those to the
+   servers that accept 5% and 10%.
 2. Limiter state, modelled from our own sends and only what real servers say (a 429, whole-
    second Retry-After, RateLimit fields): `capacity_model.py`. Per server a cap K on admitted
    sends in any sliding `window` seconds and a pace r learned AIMD-style, both lowered at 429s;
@@ -284,9 +285,9 @@ class CapacityPlanner:
     def _p(self, arm: int, explore: bool) -> float:
         """Success probability to plan with: a posterior draw while exploring, else the mean
         success of an attempt (admitted and accepted)."""
-        if explore:
-            return self._draw(1.0 + self.wins[arm], 1.0 + self.losses[arm]) * self.admission(arm)
-        return self.attempt_success(arm)
+        w, f = self.wins[arm], self.losses[arm]
+        p = self._draw(1.0 + w, 1.0 + f) if explore else self.mean(arm)
+        return p * self.admission(arm)
 
     def hold(self, now: float, candidates: Sequence[int], attempt: int) -> float:
         """Wait until the first candidate has room, rather than burn the attempt on a 429.
