@@ -8,7 +8,13 @@ import pytest
 
 from banditlb.errors import ConfigError
 from banditlb.game.outcome import Outcome, OutcomeKind, outcome_for_status
-from banditlb.game.router import RetryRules, Router, StopReason, hold_delay
+from banditlb.game.router import (
+    DEFAULT_MAX_HOLD,
+    RetryRules,
+    Router,
+    StopReason,
+    hold_delay,
+)
 from banditlb.testing import FakeClock, ScriptedStrategy
 
 FAILED = outcome_for_status(500)
@@ -132,6 +138,14 @@ def test_route_holds_only_for_pacing_strategies() -> None:
     assert pacing.hold(0.8, arrived=0.0) == pytest.approx(0.2)
     off = Router(_Holding(wanted=0.4), 2, RetryRules(max_hold=0.0)).start()
     assert off.hold(0.0, arrived=0.0) == 0.0
+
+
+def test_by_default_a_pacing_strategy_may_hold_a_request_for_four_seconds() -> None:
+    """The default budget is 4 s (waiting for a limited server beats burning an attempt on a
+    429, `DEFAULT_MAX_HOLD`): a 3 s wait is granted whole, a 5 s one is cut at 4 s."""
+    assert RetryRules().max_hold == DEFAULT_MAX_HOLD == 4.0
+    assert Router(_Holding(wanted=3.0), 2).start().hold(0.0, arrived=0.0) == pytest.approx(3.0)
+    assert Router(_Holding(wanted=5.0), 2).start().hold(1.0, arrived=0.0) == pytest.approx(3.0)
 
 
 def test_a_delivered_request_never_holds() -> None:
