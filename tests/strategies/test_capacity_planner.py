@@ -13,7 +13,7 @@ from banditlb.errors import ConfigError
 from banditlb.game.outcome import Outcome, OutcomeKind, Quota
 from banditlb.strategies.planner.capacity_model import CapacityModel
 from banditlb.strategies.planner.capacity_planner import CapacityPlanner, CapacityPlannerConfig
-from banditlb.strategies.planner.flow_plan import solve_flow_plan
+from banditlb.strategies.planner.flow_plan import FlowPlan, solve_flow_plan
 from banditlb.testing import FakeClock
 
 OK = Outcome(OutcomeKind.ACCEPTED, 200)
@@ -312,10 +312,11 @@ def test_flow_plan_without_limits_sends_everything_to_the_best() -> None:
     ]
 
 
-def scarce_good_server(sends: tuple[float, ...] = ()) -> CapacityPlanner:
+def scarce_good_server(sends: tuple[float, ...] = (), plan_wait: float = 0.1) -> CapacityPlanner:
     """A planner that has seen 5 s at 10 ids/s of a reliable server 0 (p 0.9) and a flaky
     server 1 (p 0.5); server 0 is then capped at 5 per second with `sends` in its window."""
-    policy = CapacityPlannerConfig(explore_attempts=0).build(2, random.Random(0))
+    config = CapacityPlannerConfig(explore_attempts=0, plan_wait=plan_wait)
+    policy = config.build(2, random.Random(0))
     for step in range(50):
         t = step * 0.1
         policy.choose(t, [0, 1], 1)  # feeds the arrival-rate estimate (10/s)
@@ -349,6 +350,21 @@ def test_the_last_attempt_waits_for_the_plan_s_server_not_a_substitute() -> None
     assert policy.hold(5.0, [0, 1], 3) == pytest.approx(0.2)
     assert policy.hold(5.2, [0, 1], 3) == 0.0
     assert policy.choose(5.2, [0, 1], 3) == 0
+
+
+def test_an_earlier_attempt_waits_for_its_plan_s_server_only_when_it_frees_soon() -> None:
+    """A plan that gives attempt 2 to the reliable, capped server only: 0.2 s before its slot
+    frees the attempt takes the roomy flaky server, within `plan_wait` (0.1 s) of it the
+    attempt waits for the slot; with `plan_wait=0` it never does."""
+    for plan_wait, wanted in ((0.1, 0.05), (0.0, 0.0)):
+        policy = scarce_good_server((4.2, 4.4, 4.6, 4.8, 4.9), plan_wait)  # arm 0 full to 5.2
+        policy.hold(5.0, [0, 1], 2)  # solves the plan
+        plan = policy.plan
+        policy.plan = FlowPlan(
+            [plan.rates[0], [4.0, 0.0], plan.rates[2]], plan.capacity_price, plan.later_value
+        )
+        assert policy.hold(5.0, [0, 1], 2) == 0.0
+        assert policy.hold(5.15, [0, 1], 2) == pytest.approx(wanted)
 
 
 def test_an_attempt_is_worth_its_acceptance_times_its_admission() -> None:
