@@ -215,6 +215,18 @@ def test_refused_probe_doubles_the_wait_and_admitted_probe_raises_the_cap() -> N
     assert caps.probe_wait[0] == 2.0
 
 
+def test_a_probe_waits_for_the_pace_so_it_tests_the_cap() -> None:
+    """A probe goes only once the pace allows a send: just after a paced send it would test
+    the pace (a bucket of burst 1 refuses it), not whether the cap has grown."""
+    caps = model()
+    caps.record(0, OK, 0.0)
+    caps.record(0, LIMITED, 0.1)  # cap 1, pace 1/s
+    caps.sending(0, 2.2)  # a paced send: the next is due at 3.2
+    caps.record(0, OK, 2.21)
+    assert caps.probe_due(2.5, [0, 1], [True, True]) is None  # probe time, not pace time
+    assert caps.probe_due(3.2, [0, 1], [True, True]) == 0  # the window still holds 2.2
+
+
 def test_probe_skips_unwanted_servers() -> None:
     """A server the plan does not want is never probed."""
     caps = model()
