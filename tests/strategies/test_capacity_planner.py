@@ -54,6 +54,17 @@ def test_a_429_sets_the_cap_to_the_admitted_count_and_paces_at_that_rate() -> No
     assert caps.capacity(0, 0.5) == 3.0
 
 
+def test_the_window_is_counted_at_any_time_a_late_answer_asks_for() -> None:
+    """An answer counts its window at its send time, which a query at a later time must not
+    have emptied; sends after the asked time do not count."""
+    caps = model()
+    caps.record(0, OK, 0.0)
+    caps.record(0, OK, 0.5)
+    assert caps.in_window(0, 1.2) == 1  # the send at 0.0 has left this window
+    assert caps.in_window(0, 0.9) == 2  # ... but not the window a late answer sent at 0.9 asks for
+    assert caps.in_window(0, 0.3) == 1  # the send at 0.5 was not yet made
+
+
 def test_send_time_is_answer_time_minus_latency() -> None:
     """The model counts a send at when it was sent, not when its answer came."""
     caps = model()

@@ -53,6 +53,7 @@ from banditlb.game.outcome import Outcome
 from banditlb.strategies.planner.advertised_quota import ANSWER_WAIT, AdvertisedQuotas
 
 _EPS = 1e-9
+_KEEP = 2.0  # seconds sends are kept past the window: answers come back up to this late
 _STARVED_FOR = 1.0  # seconds after the plan last wanted more during which the pace grows
 
 
@@ -108,12 +109,19 @@ class CapacityModel:
     # ---- room ------------------------------------------------------------------------------
 
     def in_window(self, arm: int, now: float) -> int:
-        """Admitted sends to `arm` in the sliding window that ends at `now`."""
+        """Admitted sends to `arm` in the sliding window that ends at `now`.
+
+        `now` may be earlier than an earlier query's (an answer is counted at its send
+        time): sends are kept `_KEEP` seconds past the window, and sends after `now` do not
+        count."""
         sends = self.sends[arm]
         edge = now - self.window + _EPS
-        while sends and sends[0] <= edge:
+        forget = edge - _KEEP
+        while sends and sends[0] <= forget:
             sends.popleft()
-        return len(sends)
+        if not sends or sends[-1] <= now:  # the usual case: count from the window's start
+            return len(sends) - bisect.bisect_right(sends, edge)
+        return bisect.bisect_right(sends, now) - bisect.bisect_right(sends, edge)
 
     def has_room(self, arm: int, now: float) -> bool:
         """Whether one more send at `now` stays within the arm's cap (and it is not blocked)."""
@@ -136,11 +144,13 @@ class CapacityModel:
         cap = self.cap[arm]
         if cap == math.inf:
             return start
-        count = self.in_window(arm, now) + self.in_flight[arm]
+        admitted = self.in_window(arm, now)
+        count = admitted + self.in_flight[arm]
         if count < cap:
             return start
         sends = self.sends[arm]
-        oldest = len(sends) + self.in_flight[arm] - int(cap)  # the send that must expire first
+        first = len(sends) - admitted  # the window's first send (sends are never after now)
+        oldest = first + count - int(cap)  # the send that must expire first
         if oldest >= len(sends):
             return max(start, now + ANSWER_WAIT)  # the room is in flight: wait for answers
         return max(start, sends[oldest] + self.window)
