@@ -111,9 +111,9 @@ class CapacityModel:
     def in_window(self, arm: int, now: float) -> int:
         """Admitted sends to `arm` in the sliding window that ends at `now`.
 
-        `now` may be earlier than an earlier query's (an answer is counted at its send
-        time): sends are kept `_KEEP` seconds past the window, and sends after `now` do not
-        count."""
+        `now` may lie before a previous query's time (an answer counts the window at its
+        send time): sends are kept `_KEEP` seconds past the window, and sends after `now`
+        do not count."""
         sends = self.sends[arm]
         edge = now - self.window + _EPS
         forget = edge - _KEEP
