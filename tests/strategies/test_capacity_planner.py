@@ -238,6 +238,31 @@ def test_a_probe_waits_for_the_pace_so_it_tests_the_cap() -> None:
     assert caps.probe_due(3.2, [0, 1], [True, True]) == 0  # the window still holds 2.2
 
 
+def _three_limits(caps: CapacityModel, admitted_per_limit: tuple[int, int, int]) -> None:
+    """Three rounds two seconds apart: `n` admitted sends, then a 429."""
+    for round_, n in enumerate(admitted_per_limit):
+        start = 2.0 * round_
+        for i in range(n):
+            caps.record(0, OK, start + 0.1 * i)
+        caps.record(0, LIMITED, start + 0.1 * n)
+
+
+def test_a_server_whose_429s_set_caps_far_apart_is_probed_up_to_twice_as_often() -> None:
+    """Caps of 3, 1, 3 at three 429s: its capacity moves, so an admitted probe may bring the
+    next one down to half `probe_interval`; caps of 3, 3, 3 (a fixed limit) keep the floor."""
+    moving, fixed = model(), model()
+    _three_limits(moving, (3, 1, 3))
+    _three_limits(fixed, (3, 3, 3))
+    assert list(moving.lowered[0]) == [3.0, 1.0, 3.0] and moving.varies(0)
+    assert list(fixed.lowered[0]) == [3.0, 3.0, 3.0] and not fixed.varies(0)
+    for caps in (moving, fixed):
+        caps.probe_wait[0] = 2.0
+        caps.mark_probe(0)
+        caps.record(0, OK, 10.0)
+    assert moving.probe_wait[0] == 1.0
+    assert fixed.probe_wait[0] == 2.0
+
+
 def test_probe_skips_unwanted_servers() -> None:
     """A server the plan does not want is never probed."""
     caps = model()
