@@ -253,8 +253,10 @@ def test_a_server_whose_429s_set_caps_far_apart_is_probed_up_to_twice_as_often()
     moving, fixed = model(), model()
     _three_limits(moving, (3, 1, 3))
     _three_limits(fixed, (3, 3, 3))
-    assert list(moving.lowered[0]) == [3.0, 1.0, 3.0] and moving.varies(0)
-    assert list(fixed.lowered[0]) == [3.0, 3.0, 3.0] and not fixed.varies(0)
+    assert list(moving.lowered[0]) == [3.0, 1.0, 3.0]
+    assert moving.varies(0)
+    assert list(fixed.lowered[0]) == [3.0, 3.0, 3.0]
+    assert not fixed.varies(0)
     for caps in (moving, fixed):
         caps.probe_wait[0] = 2.0
         caps.mark_probe(0)
