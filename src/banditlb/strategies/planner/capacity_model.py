@@ -31,7 +31,7 @@ and burst at least K; K is learned from what the server did, not from what it is
   capacity varies: the caps its last 6 429s set lie 2 or more sends apart (`varies`; a fixed
   limit's sit at one value or next to it). Sim `referee_t3` 0.854 -> 0.861 (40 seeds), with
   `referee_t2`, the default scenario and the tuning family unchanged; a 1 s floor for every
-  server gains as much on t3 but costs t2 0.009.
+  server gains more on t3 (0.868) but costs t2 0.009.
 - RateLimit fields (`Outcome.quota`), when a server sends them, replace the learned cap and
   pace (`advertised_quota.py`): a send while the latest reading's `remaining`, less the sends
   in flight, is above 0, or once `reset` has passed; for a quota that has shown it refills
@@ -307,9 +307,9 @@ class CapacityModel:
             self._probe_answered(arm, now, refused=False)
 
     def varies(self, arm: int) -> bool:
-        """Whether the caps the arm's recent 429s set are `_SWING` or more sends apart: its
-        capacity moves (a bucket whose refill drifts), unlike a fixed limit, where they sit
-        at one value or next to it."""
+        """Whether the caps the arm's recent 429s set (at least 3 of the last `_SWING_MEMORY`)
+        are `_SWING` or more sends apart: its capacity moves (a bucket whose refill drifts),
+        unlike a fixed limit, where they sit at one value or next to it."""
         lowered = self.lowered[arm]
         return len(lowered) >= 3 and max(lowered) - min(lowered) >= _SWING
 
