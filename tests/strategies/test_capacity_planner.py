@@ -622,6 +622,18 @@ def test_a_quota_that_shows_a_refill_is_modelled_as_refilling() -> None:
     assert caps.quotas.remaining(0, 0.95) == 2
 
 
+def test_sends_that_left_together_answered_out_of_order_are_no_refill() -> None:
+    """Three sends leave at once to a sliding log of 3 per second; their answers come back in
+    a different order than the server counted them (latency jitter). The reading with more
+    left is the earlier one, not a refill: nothing fits until the log's first send expires."""
+    caps = model()
+    for latency, left in ((0.008, 0), (0.010, 1), (0.016, 2)):  # all sent at 1.0
+        caps.record(0, quota_answer(left, 1.0, limit=3, latency=latency), 1.0 + latency)
+    assert not caps.quotas.refills[0]
+    assert caps.quotas.remaining(0, 1.5) == 0
+    assert not caps.has_room(0, 1.5)
+
+
 def test_a_counting_down_quota_still_waits_for_its_reset() -> None:
     """Readings that only fall (a fixed window) never count as a refill."""
     caps = model()
