@@ -18,8 +18,8 @@ FAIL = Outcome(OutcomeKind.FAILED, 500, None, 0.01)
 LIMITED = Outcome(OutcomeKind.RATE_LIMITED, 429, None, 0.01)
 
 
-def planner(n: int = 3) -> CapacityPlanner:
-    strategy = build_strategy("planner", n, random.Random(1), {})
+def planner(n: int = 3, **params: float) -> CapacityPlanner:
+    strategy = build_strategy("planner", n, random.Random(1), params)
     assert isinstance(strategy, CapacityPlanner)
     return strategy
 
@@ -54,7 +54,7 @@ def test_peer_429_with_retry_after_blocks_the_server_here() -> None:
 def test_peer_evidence_moves_the_posterior_and_stale_answers_only_that() -> None:
     """A peer's answers count in the posterior; an answer older than the window does not
     enter the limiter model (it would inflate the window's count)."""
-    strategy = planner()
+    strategy = planner(memory=1.0)  # undiscounted: 8 failures are exactly 8
     for _ in range(8):
         apply_peer(Router(strategy, 3), 1, FAIL, 1, answered_at=0.0, now=30.0)
     assert strategy.mean(1) == pytest.approx(1 / 10)

@@ -447,7 +447,7 @@ def test_planner_exact_choices_for_seed() -> None:
         arm = policy.choose(now, [0, 1, 2], 1)
         picks.append(arm)
         policy.observe(arm, OK if arm == 2 else FAIL, now, 1)
-    assert picks == [2, 2, 0, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 1, 2, 2, 2, 2]
+    assert picks == [2, 2, 0, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 1, 2, 2, 0, 2]
 
 
 def test_flow_plan_simplex_matches_highs() -> None:
@@ -706,3 +706,17 @@ def test_room_at_and_has_room_agree_for_advertised_quotas(
                 caps.sending(0, now)
     at = now + probe
     assert caps.has_room(0, at) == (caps.room_at(0, at) <= at)
+
+
+def test_the_default_posterior_follows_an_error_rate_that_drifts() -> None:
+    """A server that failed its first 300 answers and then accepted 300: by default the
+    posterior weighs recent answers more (0.99 per answer), so it trusts the server again;
+    an undiscounted posterior would still say one in two."""
+    drifting = CapacityPlannerConfig().build(1, random.Random(0))
+    fixed = CapacityPlannerConfig(memory=1.0).build(1, random.Random(0))
+    for step in range(600):
+        outcome = FAIL if step < 300 else OK
+        for policy in (drifting, fixed):
+            policy.observe(0, outcome, step * 0.1, 1)
+    assert fixed.mean(0) == pytest.approx(0.5, abs=0.01)
+    assert drifting.mean(0) > 0.9
