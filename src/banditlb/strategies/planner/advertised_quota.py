@@ -20,6 +20,11 @@ back at least that often; refused, early sends come later and rarer. A refused s
 that learned refill stretches its interval by 1.3 (random:0-39, 6 seeds: mean 90.63 -> 91.34%
 of oracle, p10 81.0 -> 83.4, 429s 7.7% -> 8.3% of attempts at the median).
 
+A quota that is a log of holds (a concurrency limit, a sliding log, a bucket of burst 1: each
+admitted send holds one unit for a fixed time) is modelled exactly once its readings have
+pinned that time (`slot_hold.SlotHolds`): room is the limit less our sends of the last hold
+seconds, which neither the refill model nor early sends can say of a limit of several slots.
+
 Readings are ordered by when their send left (answer time minus latency), so a slow answer
 to an earlier send never overrides a later one. Sends that left within `_SEND_SLOP` of each
 other are taken as simultaneous: the server counted them in an order their answers need not
@@ -34,6 +39,7 @@ from __future__ import annotations
 import math
 
 from banditlb.game.outcome import Quota
+from banditlb.strategies.planner.slot_hold import SlotHolds
 
 _EPS = 1e-9
 _SEND_SLOP = 0.02  # seconds: a send time seen from its answer vs our decision time
@@ -59,27 +65,39 @@ class AdvertisedQuotas:
         self.learned_every = [math.inf] * n_arms  # refill interval shown by early sends
         self.probe_gap = [_FIRST_PROBE_GAP] * n_arms  # seconds after an empty reading to probe
         self.early_from = [0.0] * n_arms  # when the quota the early send in flight tests read 0
+        self.holds = SlotHolds(n_arms)  # a quota that is a log of holds (concurrency, sliding log)
 
     def advertised(self, arm: int) -> bool:
         return self.left[arm] is not None
 
     def sending(self, arm: int, now: float, in_flight: int) -> None:
         """A send leaves now; note it if only the modelled refill made room for it."""
+        self.holds.leaving(arm, now)
         reading = self.left[arm]
         on_credit = reading is not None and reading - in_flight <= 0
         if self.refill_interval(arm) < math.inf and on_credit and now < self.reset_at[arm]:
             self.credit_sent_at[arm] = now
 
     def record(
-        self, arm: int, quota: Quota, sent_at: float, now: float, *, refused: bool = False
+        self,
+        arm: int,
+        quota: Quota,
+        sent_at: float,
+        now: float,
+        *,
+        refused: bool = False,
+        own: bool = True,
     ) -> None:
         """One reading, from the answer (arriving at `now`) to a send made at `sent_at`.
 
         A 429 to a send made on the modelled refill means the quota does not
         refill that way (a fixed window whose whole-second reset made a roll look early):
         back to waiting for resets until a reading shows a refill again, and a refill
-        interval learned by early sends is stretched by `_LEARNED_BACKOFF`.
+        interval learned by early sends is stretched by `_LEARNED_BACKOFF`. `own=False`: a
+        peer's send (shared state), which bounds no hold (`SlotHolds.reading`).
         """
+        if quota.limit:
+            self.holds.reading(arm, sent_at, quota.remaining, quota.limit, refused=refused, own=own)
         if refused and abs(sent_at - self.credit_sent_at[arm]) < _SEND_SLOP:
             self.refills[arm] = False
             self.learned_every[arm] *= _LEARNED_BACKOFF
@@ -121,7 +139,8 @@ class AdvertisedQuotas:
         hides a quota that refills faster (a bucket of burst 1, a concurrency limit)."""
         left = self.left[arm]
         return (
-            left is not None
+            self.holds.hold(arm) is None
+            and left is not None
             and left <= 0
             and now < self.reset_at[arm]
             and now - self.read_at[arm] >= self.probe_gap[arm]
@@ -155,6 +174,9 @@ class AdvertisedQuotas:
         if left is None:
             return None
         limit = self.limit[arm]
+        hold = self.holds.hold(arm)
+        if hold is not None and limit:
+            return max(0, limit - self.holds.holding(arm, now, hold))
         full = 1 if limit is None else max(1, limit)
         if now >= self.reset_at[arm]:
             return full if self.full_after_reset[arm] else 1
@@ -169,6 +191,11 @@ class AdvertisedQuotas:
         assert left is not None
         if left - in_flight > 0:
             return now
+        hold, limit = self.holds.hold(arm), self.limit[arm]
+        if hold is not None and limit:
+            need = self.holds.holding(arm, now, hold) + in_flight - limit + 1
+            free = self.holds.free_at(arm, now, hold, need)
+            return free if free < math.inf else now + ANSWER_WAIT
         reset = self.reset_at[arm]
         if reset <= now:
             return now + ANSWER_WAIT  # full again, but the room is in flight: wait for answers
@@ -187,6 +214,8 @@ class AdvertisedQuotas:
         """How long a 429 that came with these fields keeps the server blocked: until its
         reset, or for a refilling quota one refill interval (a Retry-After, if sent, is
         honoured on top of this by the caller)."""
+        if self.holds.hold(arm) is not None:
+            return 0.0  # the holds say when a unit comes back (`room_at`)
         return min(quota.reset, self.refill_interval(arm))
 
     def capacity(self, arm: int) -> float | None:
@@ -196,6 +225,9 @@ class AdvertisedQuotas:
         (random:0-39, 6 seeds: mean 91.34 -> 91.53% of oracle; random-36 T3 +0.07 per
         request, random-28 T2 +0.026)."""
         limit, window = self.limit[arm], self.window[arm]
+        hold = self.holds.hold(arm)
+        if hold is not None and limit:
+            return limit / max(hold, _SEND_SLOP)
         if limit is None or window <= 0.0:
             return None
         return max(limit / window, 1.0 / self.learned_every[arm])

@@ -37,7 +37,9 @@ and burst at least K; K is learned from what the server did, not from what it is
   in flight, is above 0, or once `reset` has passed; for a quota that has shown it refills
   (a bucket, a sliding log, a concurrency limit) also one send per window / limit seconds
   after the reading. A 429 from such a server waits for its reset (refilling: one interval).
-  A quota that only ever reads empty is tested by early sends on the probe schedule.
+  A quota that only ever reads empty is tested by early sends on the probe schedule. A quota
+  whose readings show each admitted send holding a unit for a fixed time (a concurrency
+  limit, a sliding log) is modelled as exactly that once they pin the time (`slot_hold.py`).
 - The capacity the flow plan uses (`capacity`) is the advertised limit per window when a
   server sends RateLimit fields (or the refill its early sends have shown, when faster),
   else K / window and r, but never less than the admitted sends per second over the last
@@ -274,7 +276,7 @@ class CapacityModel:
             if probing:  # an early send before an empty quota's reset
                 quotas.early_send_answered(arm, sent_at, not outcome.rate_limited)
                 self._probe_answered(arm, now, refused=outcome.rate_limited)
-            quotas.record(arm, quota, sent_at, now, refused=outcome.rate_limited)
+            quotas.record(arm, quota, sent_at, now, refused=outcome.rate_limited, own=own)
             if outcome.rate_limited:
                 wait = max(quotas.wait_after_refusal(arm, quota), outcome.retry_after or 0.0)
                 self.blocked_until[arm] = max(self.blocked_until[arm], now + wait)
