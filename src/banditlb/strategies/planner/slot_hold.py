@@ -80,12 +80,12 @@ class SlotHolds:
         sends = self.sends[arm]
         countable = own and not self.crossed[arm] and limit >= 1
         if countable and self._countable(arm, sent_at):
-            before = [t for t in reversed(sends) if t < sent_at]  # the latest first
+            earlier = bisect.bisect_left(sends, sent_at)  # sends[earlier - 1]: the latest
             held = limit if refused else limit - remaining - 1  # earlier sends still holding
-            if 1 <= held <= len(before):
-                self.low[arm] = max(self.low[arm], sent_at - before[held - 1])
-            if 0 <= held < len(before):
-                self.high[arm] = min(self.high[arm], sent_at - before[held])
+            if 1 <= held <= earlier:
+                self.low[arm] = max(self.low[arm], sent_at - sends[earlier - held])
+            if 0 <= held < earlier:
+                self.high[arm] = min(self.high[arm], sent_at - sends[earlier - held - 1])
             if self.low[arm] > self.high[arm]:
                 if self.low[arm] - self.high[arm] > _CROSS:
                     self.crossed[arm] = True
@@ -102,9 +102,10 @@ class SlotHolds:
     def _countable(self, arm: int, sent_at: float) -> bool:
         """Whether every earlier send is answered and none left within `_SLOP` of this one."""
         pending = self.pending[arm]
-        pending[:] = [t for t in pending if t > sent_at - _FORGET]  # lost, never answered
-        if any(t < sent_at + _SLOP for t in pending):
-            return False
+        if pending:
+            pending[:] = [t for t in pending if t > sent_at - _FORGET]  # lost, never answered
+            if any(t < sent_at + _SLOP for t in pending):
+                return False
         sends = self.sends[arm]
         index = bisect.bisect_left(sends, sent_at - _SLOP)
         return index == len(sends) or sends[index] > sent_at + _SLOP
