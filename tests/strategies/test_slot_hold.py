@@ -36,7 +36,8 @@ def test_a_concurrency_limit_of_several_slots_is_filled_once_its_hold_is_learned
     """3 slots held 0.3 s take 10 sends per second, and X-RateLimit says only "reset: 1".
     Modelled as one send per window / limit after each reading the good server took 2.4-3.0
     sends per second (score 0.78-0.82 over 3 seeds); once its readings pin the hold, the
-    planner keeps its slots busy: over 8 per second after the first 50 s, without 429s."""
+    planner keeps its slots busy (measured 8.1-8.3 admitted per second after the first 50 s,
+    no 429s; asserted: at least 7.5 and at most 10 429s)."""
     result, attempts = simulate_traced(
         loads(CONCURRENCY_WORLD), "T2", "planner", seed=0, requests=1500
     )
@@ -69,7 +70,7 @@ def test_a_token_bucket_is_no_log_of_holds_and_keeps_the_refill_model() -> None:
     hold is never planned with."""
     holds = SlotHolds(1)
     bucket = TokenBucket(rate=5.0, burst=5.0)
-    times = [0.0, 0.01 * 3, 0.06, 0.09, 0.12, 0.5, 0.55, 1.3, 1.33, 1.36, 1.39, 1.42, 1.45, 2.5]
+    times = [0.0, 0.03, 0.06, 0.09, 0.12, 0.5, 0.55, 1.3, 1.33, 1.36, 1.39, 1.42, 1.45, 2.5]
     for now in times:
         holds.leaving(0, now)
         admitted = bucket.admit(now).ok

@@ -77,6 +77,8 @@ class SlotHolds:
         pending = self.pending[arm]
         if own and pending:  # no longer in flight (the nearest: the two clocks differ a little)
             pending.remove(min(pending, key=lambda t: abs(t - sent_at)))
+        if pending:
+            pending[:] = [t for t in pending if t > sent_at - _FORGET]  # lost, never answered
         sends = self.sends[arm]
         countable = own and not self.crossed[arm] and limit >= 1
         if countable and self._countable(arm, sent_at):
@@ -101,11 +103,8 @@ class SlotHolds:
 
     def _countable(self, arm: int, sent_at: float) -> bool:
         """Whether every earlier send is answered and none left within `_SLOP` of this one."""
-        pending = self.pending[arm]
-        if pending:
-            pending[:] = [t for t in pending if t > sent_at - _FORGET]  # lost, never answered
-            if any(t < sent_at + _SLOP for t in pending):
-                return False
+        if any(t < sent_at + _SLOP for t in self.pending[arm]):
+            return False
         sends = self.sends[arm]
         index = bisect.bisect_left(sends, sent_at - _SLOP)
         return index == len(sends) or sends[index] > sent_at + _SLOP
