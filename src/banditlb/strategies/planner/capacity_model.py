@@ -40,9 +40,15 @@ and burst at least K; K is learned from what the server did, not from what it is
   A quota that only ever reads empty is tested by early sends on the probe schedule. A quota
   whose readings show each admitted send holding a unit for a fixed time (a concurrency
   limit, a sliding log) is modelled as exactly that once they pin the time (`slot_hold.py`).
+- A server without RateLimit fields that spaces its sends (a bucket or GCRA of burst 1, a log
+  or concurrency limit of 1) is modelled as one send per learned hold once its answers pin the
+  hold and a deliberate burst confirms it (`min_spacing.py`), replacing K and r: K is cut to
+  what our window held at the 429s its spacing caused. Tuning family +0.65 +- 0.15 points of
+  oracle (p10 88.5% -> 89.7%, median 95.2% -> 95.6%, median 429 share 6.8% -> 5.8%); default
+  T2/T3 and sim `referee_t2`/`referee_t3` within -0.004 (40 seeds x 600 requests).
 - The capacity the flow plan uses (`capacity`) is the advertised limit per window when a
   server sends RateLimit fields (or the refill its early sends have shown, when faster),
-  else K / window and r, but never less than the admitted sends per second over the last
+  else 1 / hold for a confirmed spacing, else K / window and r, but never less than the admitted sends per second over the last
   `horizon` seconds (what the server has shown it takes).
 - Sends in flight count against the room: a burst of held requests that wake together must
   not all go to the one server that has one slot left.
@@ -57,6 +63,7 @@ from collections.abc import Sequence
 
 from banditlb.game.outcome import Outcome
 from banditlb.strategies.planner.advertised_quota import ANSWER_WAIT, AdvertisedQuotas
+from banditlb.strategies.planner.min_spacing import MinimumSpacing
 
 _EPS = 1e-9
 _KEEP = 2.0  # seconds sends are kept past the window: answers come back up to this late
@@ -112,6 +119,7 @@ class CapacityModel:
         self.refused_run = [0] * n_arms  # 429s in a row
         self.raised_at = [-math.inf] * n_arms
         self.quotas = AdvertisedQuotas(n_arms)
+        self.spacing = MinimumSpacing(n_arms)  # servers without fields that space their sends
         self.cap_before = [0.0] * n_arms  # the cap before the last lowering, to undo it
         self.lowered: list[deque[float]] = [deque(maxlen=_SWING_MEMORY) for _ in range(n_arms)]
 
@@ -139,6 +147,10 @@ class CapacityModel:
         left = self.quotas.remaining(arm, now)
         if left is not None:
             return left - self.in_flight[arm] > 0
+        hold = self.spacing.hold(arm)
+        if hold is not None:
+            last = self.spacing.last_admitted(arm)
+            return self.in_flight[arm] == 0 and (last is None or now >= last + hold)
         if self.next_at[arm] > now:
             return False
         cap = self.cap[arm]
@@ -149,6 +161,13 @@ class CapacityModel:
         if self.quotas.advertised(arm):
             start = max(now, self.blocked_until[arm])
             return self.quotas.room_at(arm, start, self.in_flight[arm])
+        hold = self.spacing.hold(arm)
+        if hold is not None:
+            start = max(now, self.blocked_until[arm])
+            last = self.spacing.last_admitted(arm)
+            if last is not None:
+                start = max(start, last + hold)
+            return max(start, now + ANSWER_WAIT) if self.in_flight[arm] else start
         start = max(now, self.blocked_until[arm], self.next_at[arm])
         cap = self.cap[arm]
         if cap == math.inf:
@@ -184,6 +203,9 @@ class CapacityModel:
         measured = self.throughput(arm, now)
         if self.blocked_until[arm] > now:
             return measured
+        hold = self.spacing.hold(arm)
+        if hold is not None:
+            return max(1.0 / hold, measured)
         return max(min(self.cap[arm] / self.window, self.rate[arm]), measured)
 
     def throughput(self, arm: int, now: float) -> float:
@@ -222,6 +244,10 @@ class CapacityModel:
                     self.probe_at[arm] = now + self.probe_wait[arm]
                     return arm
                 continue
+            if self.spacing.burst_due(arm, now, self.in_flight[arm]):
+                self.spacing.burst(arm)
+                self.mark_beyond(arm)  # its 429 is expected: it says nothing about K or r
+                return arm
             if self.next_at[arm] > now:
                 continue  # a probe tests the cap, not the pace (additive increase tests r)
             if self.cap[arm] != math.inf and not self.has_room(arm, now):
@@ -246,6 +272,8 @@ class CapacityModel:
         and it takes one interval of the pace."""
         if self.quotas.advertised(arm):
             self.quotas.sending(arm, now, self.in_flight[arm])
+        else:
+            self.spacing.leaving(arm, now)
         self.in_flight[arm] += 1
         self.last_sent[arm] = now
         rate = self.rate[arm]
@@ -281,6 +309,11 @@ class CapacityModel:
                 wait = max(quotas.wait_after_refusal(arm, quota), outcome.retry_after or 0.0)
                 self.blocked_until[arm] = max(self.blocked_until[arm], now + wait)
             return
+        if outcome.status is None and not outcome.rate_limited:
+            if own:
+                self.spacing.unanswered(arm, sent_at)
+        else:
+            self.spacing.answered(arm, sent_at, refused=outcome.rate_limited, own=own)
         if outcome.rate_limited:
             if beyond and (outcome.retry_after or 0.0) <= self.outage_after:
                 self.next_at[arm] = max(self.next_at[arm], now + 1.0 / self.rate[arm])
