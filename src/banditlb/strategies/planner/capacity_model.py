@@ -48,8 +48,9 @@ and burst at least K; K is learned from what the server did, not from what it is
   T2/T3 and sim `referee_t2`/`referee_t3` within -0.004 (40 seeds x 600 requests).
 - The capacity the flow plan uses (`capacity`) is the advertised limit per window when a
   server sends RateLimit fields (or the refill its early sends have shown, when faster),
-  else 1 / hold for a confirmed spacing, else K / window and r, but never less than the admitted sends per second over the last
-  `horizon` seconds (what the server has shown it takes).
+  else 1 / hold for a confirmed spacing, else K / window and r, but never less than the
+  admitted sends per second over the last `horizon` seconds (what the server has shown it
+  takes).
 - Sends in flight count against the room: a burst of held requests that wake together must
   not all go to the one server that has one slot left.
 """
