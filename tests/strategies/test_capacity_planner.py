@@ -593,6 +593,21 @@ def test_fallback_avoids_servers_that_said_they_are_full() -> None:
     assert policy.choose(0.3, [0, 1], 1) == 1
 
 
+def test_fallback_puts_servers_whose_refusals_shut_them_for_a_second_last() -> None:
+    """No room anywhere: the server sent to longest ago would be next, but its 429s carry
+    "Retry-After: 1", which keeps it out for a second after a refusal; the other's don't."""
+    policy = CapacityPlannerConfig().build(2, random.Random(0))
+    for arm, refusal in ((0, limited(1.0)), (1, LIMITED)):
+        for t, answer in ((0.0, OK), (0.1, OK), (0.2, refusal)):  # learned cap 2: full to 1.0
+            policy.capacity.sending(arm, t + 0.01 * arm)
+            policy.observe(arm, answer, t + 0.01 * arm, 1)
+    assert policy.capacity.shuts_on_refusal == [True, False]
+    assert policy.capacity.last_sent[0] < policy.capacity.last_sent[1]
+    assert policy.choose(0.5, [0, 1], 2) == 1
+    policy.capacity.shuts_on_refusal[0] = False  # as the order alone would have it
+    assert policy.choose(0.5, [0, 1], 2) == 0
+
+
 def quota_answer(
     remaining: int,
     reset: float,

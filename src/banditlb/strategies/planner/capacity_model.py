@@ -121,6 +121,7 @@ class CapacityModel:
         self.raised_at = [-math.inf] * n_arms
         self.quotas = AdvertisedQuotas(n_arms)
         self.spacing = MinimumSpacing(n_arms)  # servers without fields that space their sends
+        self.shuts_on_refusal = [False] * n_arms  # its 429s said Retry-After: 1 s or more
         self.cap_before = [0.0] * n_arms  # the cap before the last lowering, to undo it
         self.lowered: list[deque[float]] = [deque(maxlen=_SWING_MEMORY) for _ in range(n_arms)]
 
@@ -292,6 +293,8 @@ class CapacityModel:
         the window (the cap is the cluster's), its 429s lower the cap and start back-offs
         for every replica; it was never in flight here and was no probe of ours."""
         sent_at = now - outcome.latency
+        if outcome.rate_limited and (outcome.retry_after or 0.0) >= 1.0:
+            self.shuts_on_refusal[arm] = True  # a refusal costs it a second or more unused
         if own:
             if self.in_flight[arm] > 0:
                 self.in_flight[arm] -= 1

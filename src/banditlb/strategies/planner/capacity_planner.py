@@ -333,10 +333,18 @@ class CapacityPlanner:
         """No candidate has room and the request may wait no longer: of the servers whose
         refusal is not certain (our cap is only learned), the one sent to longest ago (the
         most reliable among equals). When every server is full this spreads the doomed-looking
-        attempts like round robin, which finds whatever capacity our caps underrate."""
+        attempts like round robin, which finds whatever capacity our caps underrate.
+
+        A server whose 429s carry a Retry-After of a second or more comes last: the router
+        keeps a refused server out for that long, so a likely refusal there also wastes its
+        capacity (random-12 T3: a sliding log of one send per 0.5 s that says "Retry-After: 1"
+        was used at half its rate, 77% -> 84% of oracle; tuning family +0.15 +- 0.11 points,
+        min 77.2% -> 80.8%; the default scenario and the referee, whose waits are shorter or
+        absent, unchanged)."""
         model = self.capacity
+        shuts = model.shuts_on_refusal
         pool = [a for a in candidates if not model.surely_full(a, now)] or candidates
-        return min(pool, key=lambda a: (model.last_sent[a], -self.mean(a)))
+        return min(pool, key=lambda a: (shuts[a], model.last_sent[a], -self.mean(a)))
 
     def observe(self, arm: int, outcome: Outcome, now: float, attempt: int) -> None:
         self._counts.record(arm, outcome)
