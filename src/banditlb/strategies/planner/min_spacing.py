@@ -61,9 +61,7 @@ class MinimumSpacing:
     def unanswered(self, arm: int, sent_at: float) -> None:
         """A send that got no answer (a timeout): it no longer counts as in flight."""
         self.bursting[arm] = False
-        pending = self.holds.pending[arm]
-        if pending:
-            pending.remove(min(pending, key=lambda t: abs(t - sent_at)))
+        self.holds.answered(arm, sent_at)
 
     def burst_due(self, arm: int, now: float, in_flight: int) -> bool:
         """Whether a send now would be the deliberate burst: the hold is pinned but not yet

@@ -74,9 +74,9 @@ class SlotHolds:
         """One reading, for a send made at `sent_at` (admitted unless `refused`). A peer's
         (`own=False`, shared state) bounds nothing, as we never saw its send in flight, but
         its admitted send holds a unit like ours."""
+        if own:
+            self.answered(arm, sent_at)
         pending = self.pending[arm]
-        if own and pending:  # no longer in flight (the nearest: the two clocks differ a little)
-            pending.remove(min(pending, key=lambda t: abs(t - sent_at)))
         if pending:
             pending[:] = [t for t in pending if t > sent_at - _FORGET]  # lost, never answered
         sends = self.sends[arm]
@@ -100,6 +100,13 @@ class SlotHolds:
                 ordered = sorted((*sends, sent_at))
                 sends.clear()
                 sends.extend(ordered[-_KEEP:])
+
+    def answered(self, arm: int, sent_at: float) -> None:
+        """Our send made at `sent_at` is no longer in flight, answered or given up on (the
+        nearest pending send: the two clocks differ a little)."""
+        pending = self.pending[arm]
+        if pending:
+            pending.remove(min(pending, key=lambda t: abs(t - sent_at)))
 
     def _countable(self, arm: int, sent_at: float) -> bool:
         """Whether every earlier send is answered and none left within `_SLOP` of this one."""
