@@ -55,6 +55,13 @@ def _paced(spacing: MinimumSpacing, gap: float, rounds: int) -> float:
     return now
 
 
+def _burst(spacing: MinimumSpacing, at: float, *, refused: bool) -> None:
+    """The deliberate burst, sent at `at` and answered."""
+    spacing.burst(0)
+    spacing.leaving(0, at)
+    spacing.answered(0, at, refused=refused)
+
+
 def test_a_pinned_hold_waits_for_a_refused_burst_before_the_model_acts() -> None:
     spacing = MinimumSpacing(1)
     last = _paced(spacing, 0.3, 5)
@@ -63,9 +70,7 @@ def test_a_pinned_hold_waits_for_a_refused_burst_before_the_model_acts() -> None
     assert not spacing.burst_due(0, last + 0.2, in_flight=0)  # not under half the lower bound
     assert not spacing.burst_due(0, last + 0.1, in_flight=1)
     assert spacing.burst_due(0, last + 0.1, in_flight=0)
-    spacing.burst(0)
-    spacing.leaving(0, last + 0.1)
-    spacing.answered(0, last + 0.1, refused=True)
+    _burst(spacing, last + 0.1, refused=True)
     hold = spacing.hold(0)
     assert hold is not None
     assert 0.25 <= hold <= 0.3 + 0.02
@@ -76,9 +81,7 @@ def test_a_burst_that_is_admitted_rules_the_spacing_out_for_good() -> None:
     """A window with room (or a bucket with a burst) admits the burst: the bounds cross."""
     spacing = MinimumSpacing(1)
     last = _paced(spacing, 0.3, 5)
-    spacing.burst(0)
-    spacing.leaving(0, last + 0.1)
-    spacing.answered(0, last + 0.1, refused=False)
+    _burst(spacing, last + 0.1, refused=False)
     assert spacing.holds.crossed[0]
     assert spacing.hold(0) is None
     _paced(spacing, 0.3, 5)
@@ -99,9 +102,7 @@ def _confirmed_model(hold_gap: float) -> CapacityModel:
     model = planner.capacity
     spacing = model.spacing
     last = _paced(spacing, hold_gap, 5)
-    spacing.burst(0)
-    spacing.leaving(0, last + 0.1)
-    spacing.answered(0, last + 0.1, refused=True)
+    _burst(spacing, last + 0.1, refused=True)
     assert spacing.hold(0) is not None
     return model
 

@@ -149,10 +149,9 @@ class CapacityModel:
         left = self.quotas.remaining(arm, now)
         if left is not None:
             return left - self.in_flight[arm] > 0
-        hold = self.spacing.hold(arm)
-        if hold is not None:
-            last = self.spacing.last_admitted(arm)
-            return self.in_flight[arm] == 0 and (last is None or now >= last + hold)
+        free = self.spacing.free_at(arm)
+        if free is not None:
+            return self.in_flight[arm] == 0 and now >= free
         if self.next_at[arm] > now:
             return False
         cap = self.cap[arm]
@@ -163,12 +162,9 @@ class CapacityModel:
         if self.quotas.advertised(arm):
             start = max(now, self.blocked_until[arm])
             return self.quotas.room_at(arm, start, self.in_flight[arm])
-        hold = self.spacing.hold(arm)
-        if hold is not None:
-            start = max(now, self.blocked_until[arm])
-            last = self.spacing.last_admitted(arm)
-            if last is not None:
-                start = max(start, last + hold)
+        free = self.spacing.free_at(arm)
+        if free is not None:
+            start = max(now, self.blocked_until[arm], free)
             return max(start, now + ANSWER_WAIT) if self.in_flight[arm] else start
         start = max(now, self.blocked_until[arm], self.next_at[arm])
         cap = self.cap[arm]

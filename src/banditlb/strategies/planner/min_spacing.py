@@ -24,6 +24,8 @@ cross), which costs sim `referee_t2` 0.000-0.004 per request (2 × 40 seeds × 6
 
 from __future__ import annotations
 
+import math
+
 from banditlb.strategies.planner.slot_hold import SlotHolds
 
 
@@ -45,6 +47,15 @@ class MinimumSpacing:
     def last_admitted(self, arm: int) -> float | None:
         sends = self.holds.sends[arm]
         return sends[-1] if sends else None
+
+    def free_at(self, arm: int) -> float | None:
+        """When the last admitted send lets go of the unit (-inf: none was admitted); None
+        while the server is not modelled as a spacing (`hold`)."""
+        hold = self.hold(arm)
+        if hold is None:
+            return None
+        last = self.last_admitted(arm)
+        return -math.inf if last is None else last + hold
 
     def leaving(self, arm: int, now: float) -> None:
         self.holds.leaving(arm, now)
